@@ -1,0 +1,1 @@
+# cgroups sources are added here

@@ -1,0 +1,5 @@
+libward_a_SOURCES += \
+	common/cleanup.h \
+	common/error.c common/error.h \
+	common/fs.c common/fs.h \
+	common/log.c common/log.h

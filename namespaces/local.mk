@@ -1,0 +1,1 @@
+# namespaces sources are added here

@@ -1,0 +1,1 @@
+# specs sources are added here

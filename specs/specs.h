@@ -1,0 +1,469 @@
+/* The OCI runtime-spec 1.2 model: config.json as typed C structures, and the
+ * parse/validate/generate functions around it.  This module touches no
+ * system state: it turns bytes into structures and structures into JSON.
+ *
+ * Conventions: strings are malloc'd and NULL when absent; arrays are
+ * `T *xs; size_t xs_len`; an optional scalar has a `bool has_<name>` beside
+ * it (the spec distinguishes "absent" from "zero" for many fields). */
+#ifndef WARD_SPECS_H
+#define WARD_SPECS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+
+#define WARD_OCI_VERSION "1.2.0"
+
+struct json_object;
+
+/* ---- process ---------------------------------------------------------- */
+
+typedef struct
+{
+  uint32_t uid, gid;
+  bool has_umask;
+  uint32_t umask;
+  uint32_t *additional_gids;
+  size_t additional_gids_len;
+  char *username; /* Windows only; parsed and ignored */
+} ward_user_t;
+
+typedef struct
+{
+  char **bounding, **effective, **inheritable, **permitted, **ambient; /* NULL-terminated, NULL when absent */
+  bool has_bounding, has_effective, has_inheritable, has_permitted, has_ambient;
+} ward_capabilities_t;
+
+typedef struct
+{
+  char *type;     /* "RLIMIT_NOFILE" as written */
+  int resource;   /* RLIMIT_* value, resolved by the parser */
+  uint64_t hard, soft;
+} ward_rlimit_t;
+
+typedef struct
+{
+  char *policy;         /* SCHED_OTHER, SCHED_FIFO, ... */
+  int policy_value;     /* resolved SCHED_* */
+  bool has_nice;
+  int32_t nice;
+  bool has_priority;
+  int32_t priority;
+  char **flags;         /* SCHED_FLAG_* names, NULL-terminated */
+  size_t flags_len;
+  uint64_t flags_value; /* resolved bit mask */
+  bool has_runtime, has_deadline, has_period;
+  uint64_t runtime, deadline, period;
+} ward_scheduler_t;
+
+typedef struct
+{
+  char *class_name;  /* IOPRIO_CLASS_RT | IOPRIO_CLASS_BE | IOPRIO_CLASS_IDLE */
+  int class_value;   /* 1, 2, 3 as the kernel numbers them */
+  int64_t priority;
+} ward_io_priority_t;
+
+typedef struct
+{
+  char *initial; /* cpu list such as "0-3,7" */
+  char *final;
+} ward_exec_cpu_affinity_t;
+
+typedef struct
+{
+  bool terminal;
+  bool has_console_size;
+  uint32_t console_height, console_width;
+  ward_user_t user;
+  char **args; /* NULL-terminated */
+  size_t args_len;
+  char *command_line; /* Windows only */
+  char **env;  /* NULL-terminated */
+  size_t env_len;
+  char *cwd;
+  ward_capabilities_t *capabilities; /* NULL when absent */
+  ward_rlimit_t *rlimits;
+  size_t rlimits_len;
+  bool no_new_privileges;
+  char *apparmor_profile;
+  bool has_oom_score_adj;
+  int32_t oom_score_adj;
+  ward_scheduler_t *scheduler;        /* NULL when absent */
+  char *selinux_label;
+  ward_io_priority_t *io_priority;    /* NULL when absent */
+  ward_exec_cpu_affinity_t *exec_cpu_affinity; /* NULL when absent */
+} ward_process_t;
+
+/* ---- root, mounts, hooks ---------------------------------------------- */
+
+typedef struct
+{
+  char *path;
+  bool readonly;
+} ward_root_t;
+
+typedef struct
+{
+  uint32_t container_id, host_id, size;
+} ward_id_mapping_t;
+
+typedef struct
+{
+  char *destination;
+  char *type;
+  char *source;
+  char **options; /* NULL-terminated, as written */
+  size_t options_len;
+  ward_id_mapping_t *uid_mappings;
+  size_t uid_mappings_len;
+  ward_id_mapping_t *gid_mappings;
+  size_t gid_mappings_len;
+} ward_mount_t;
+
+typedef struct
+{
+  char *path;
+  char **args; /* NULL-terminated or NULL */
+  size_t args_len;
+  char **env;
+  size_t env_len;
+  bool has_timeout;
+  int32_t timeout; /* seconds, > 0 */
+} ward_hook_t;
+
+typedef struct
+{
+  ward_hook_t *prestart; size_t prestart_len;
+  ward_hook_t *create_runtime; size_t create_runtime_len;
+  ward_hook_t *create_container; size_t create_container_len;
+  ward_hook_t *start_container; size_t start_container_len;
+  ward_hook_t *poststart; size_t poststart_len;
+  ward_hook_t *poststop; size_t poststop_len;
+} ward_hooks_t;
+
+typedef struct
+{
+  char *key, *value;
+} ward_kv_t;
+
+/* ---- linux ------------------------------------------------------------ */
+
+typedef enum
+{
+  WARD_NS_PID = 0,
+  WARD_NS_NETWORK,
+  WARD_NS_MOUNT,
+  WARD_NS_IPC,
+  WARD_NS_UTS,
+  WARD_NS_USER,
+  WARD_NS_CGROUP,
+  WARD_NS_TIME,
+  WARD_NS__COUNT
+} ward_ns_type_t;
+
+typedef struct
+{
+  ward_ns_type_t type;
+  char *path; /* join this namespace when set */
+} ward_namespace_t;
+
+typedef struct
+{
+  char *clock; /* "monotonic" | "boottime" */
+  int64_t secs;
+  uint32_t nanosecs;
+} ward_time_offset_t;
+
+typedef struct
+{
+  char *type;  /* "c", "u", "b", "p" */
+  char *path;
+  int64_t major, minor;
+  bool has_file_mode;
+  uint32_t file_mode;
+  bool has_uid, has_gid;
+  uint32_t uid, gid;
+} ward_device_t;
+
+typedef struct
+{
+  char *name; /* host interface name (the key of linux.netDevices) */
+  char *new_name;
+} ward_net_device_t;
+
+/* resources.devices[] */
+typedef struct
+{
+  bool allow;
+  char *type;   /* "a", "c", "b" or NULL (= "a") */
+  bool has_major, has_minor;
+  int64_t major, minor; /* -1 when absent means wildcard */
+  char *access; /* "rwm" subset or NULL */
+} ward_device_cgroup_t;
+
+typedef struct
+{
+  bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp, has_swappiness,
+      has_disable_oom_killer, has_use_hierarchy, has_check_before_update;
+  int64_t limit, reservation, swap, kernel, kernel_tcp;
+  uint64_t swappiness;
+  bool disable_oom_killer, use_hierarchy, check_before_update;
+} ward_memory_t;
+
+typedef struct
+{
+  bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
+      has_realtime_period, has_idle;
+  uint64_t shares;
+  int64_t quota;
+  uint64_t burst;
+  uint64_t period;
+  int64_t realtime_runtime;
+  uint64_t realtime_period;
+  char *cpus, *mems;
+  int64_t idle;
+} ward_cpu_t;
+
+typedef struct
+{
+  int64_t major, minor;
+  bool has_weight, has_leaf_weight;
+  uint16_t weight, leaf_weight;
+} ward_weight_device_t;
+
+typedef struct
+{
+  int64_t major, minor;
+  uint64_t rate;
+} ward_throttle_device_t;
+
+typedef struct
+{
+  bool has_weight, has_leaf_weight;
+  uint16_t weight, leaf_weight;
+  ward_weight_device_t *weight_device; size_t weight_device_len;
+  ward_throttle_device_t *throttle_read_bps; size_t throttle_read_bps_len;
+  ward_throttle_device_t *throttle_write_bps; size_t throttle_write_bps_len;
+  ward_throttle_device_t *throttle_read_iops; size_t throttle_read_iops_len;
+  ward_throttle_device_t *throttle_write_iops; size_t throttle_write_iops_len;
+} ward_blkio_t;
+
+typedef struct
+{
+  char *page_size; /* "2MB", "1GB", ... */
+  uint64_t limit;
+} ward_hugepage_limit_t;
+
+typedef struct
+{
+  char *name;
+  uint32_t priority;
+} ward_net_priority_t;
+
+typedef struct
+{
+  bool has_class_id;
+  uint32_t class_id;
+  ward_net_priority_t *priorities; size_t priorities_len;
+} ward_network_t;
+
+typedef struct
+{
+  char *device; /* the key of resources.rdma */
+  bool has_hca_handles, has_hca_objects;
+  uint32_t hca_handles, hca_objects;
+} ward_rdma_t;
+
+typedef struct
+{
+  ward_device_cgroup_t *devices; size_t devices_len;
+  ward_memory_t *memory;     /* NULL when absent */
+  ward_cpu_t *cpu;           /* NULL when absent */
+  ward_blkio_t *block_io;    /* NULL when absent */
+  ward_hugepage_limit_t *hugepage_limits; size_t hugepage_limits_len;
+  ward_network_t *network;   /* NULL when absent */
+  bool has_pids_limit;
+  int64_t pids_limit;
+  ward_rdma_t *rdma; size_t rdma_len;
+  ward_kv_t *unified; size_t unified_len;
+} ward_resources_t;
+
+typedef struct
+{
+  char **names; size_t names_len; /* NULL-terminated */
+  char *action;           /* "SCMP_ACT_ERRNO" as written */
+  uint32_t action_value;  /* resolved: one of WARD_SECCOMP_ACT_* below */
+  bool has_errno_ret;
+  uint32_t errno_ret;
+  struct ward_seccomp_arg *args; size_t args_len;
+} ward_seccomp_syscall_t;
+
+/* The spec's action names resolved to small integers; the runtime maps them
+ * to libseccomp's values (this module does not link libseccomp). */
+enum
+{
+  WARD_SECCOMP_ACT_KILL = 0,
+  WARD_SECCOMP_ACT_KILL_PROCESS,
+  WARD_SECCOMP_ACT_KILL_THREAD,
+  WARD_SECCOMP_ACT_TRAP,
+  WARD_SECCOMP_ACT_ERRNO,
+  WARD_SECCOMP_ACT_TRACE,
+  WARD_SECCOMP_ACT_ALLOW,
+  WARD_SECCOMP_ACT_LOG,
+  WARD_SECCOMP_ACT_NOTIFY,
+};
+
+/* SCMP_CMP_* resolved in the same way. */
+enum
+{
+  WARD_SECCOMP_OP_NE = 0,
+  WARD_SECCOMP_OP_LT,
+  WARD_SECCOMP_OP_LE,
+  WARD_SECCOMP_OP_EQ,
+  WARD_SECCOMP_OP_GE,
+  WARD_SECCOMP_OP_GT,
+  WARD_SECCOMP_OP_MASKED_EQ,
+};
+
+struct ward_seccomp_arg
+{
+  uint32_t index;
+  uint64_t value, value_two;
+  char *op;
+  int op_value; /* WARD_SECCOMP_OP_* */
+};
+typedef struct ward_seccomp_arg ward_seccomp_arg_t;
+
+typedef struct
+{
+  char *default_action;
+  uint32_t default_action_value; /* WARD_SECCOMP_ACT_* */
+  bool has_default_errno_ret;
+  uint32_t default_errno_ret;
+  char **architectures; size_t architectures_len; /* SCMP_ARCH_* as written */
+  char **flags; size_t flags_len;                 /* SECCOMP_FILTER_FLAG_* as written */
+  char *listener_path;
+  char *listener_metadata;
+  ward_seccomp_syscall_t *syscalls; size_t syscalls_len;
+  char *canonical_json; /* the section re-serialised canonically: the key of the compiled-filter cache */
+} ward_seccomp_t;
+
+typedef struct
+{
+  char *clos_id, *l3_cache_schema, *mem_bw_schema;
+  char **schemata; size_t schemata_len;
+  bool enable_cmt, enable_mbm;
+} ward_intel_rdt_t;
+
+typedef struct
+{
+  char *domain; /* LINUX | LINUX32 */
+  char **flags; size_t flags_len;
+} ward_personality_t;
+
+typedef struct
+{
+  ward_namespace_t *namespaces; size_t namespaces_len;
+  ward_id_mapping_t *uid_mappings; size_t uid_mappings_len;
+  ward_id_mapping_t *gid_mappings; size_t gid_mappings_len;
+  ward_time_offset_t *time_offsets; size_t time_offsets_len;
+  ward_device_t *devices; size_t devices_len;
+  ward_net_device_t *net_devices; size_t net_devices_len;
+  char *cgroups_path;
+  ward_resources_t *resources; /* NULL when absent */
+  ward_kv_t *sysctl; size_t sysctl_len;
+  ward_seccomp_t *seccomp;     /* NULL when absent */
+  char *rootfs_propagation;
+  char **masked_paths; size_t masked_paths_len;     /* NULL-terminated */
+  char **readonly_paths; size_t readonly_paths_len; /* NULL-terminated */
+  char *mount_label;
+  ward_intel_rdt_t *intel_rdt; /* NULL when absent */
+  ward_personality_t *personality; /* NULL when absent */
+} ward_linux_t;
+
+typedef struct
+{
+  char *oci_version;
+  ward_process_t *process;  /* NULL when absent (allowed for create) */
+  ward_root_t *root;        /* NULL when absent */
+  char *hostname;
+  char *domainname;
+  ward_mount_t *mounts; size_t mounts_len;
+  ward_hooks_t *hooks;      /* NULL when absent */
+  ward_kv_t *annotations; size_t annotations_len;
+  ward_linux_t *linux_;     /* NULL when absent */
+} ward_config_t;
+
+/* ---- config ----------------------------------------------------------- */
+
+/* Parses and validates config.json text.  Errors name the JSON path:
+ * "linux.resources.memory.limit: expected integer, got string".
+ * Unknown keys are ignored.  Input larger than 16 MiB or nested deeper than
+ * 64 levels is refused. */
+int ward_config_parse (const char *data, size_t len, ward_config_t **out, ward_error_t **err);
+
+/* Reads <bundle_dirfd>/config.json (or path) and parses it. */
+int ward_config_load_file (const char *path, ward_config_t **out, ward_error_t **err);
+
+/* Parses a process object alone (`exec --process FILE`). */
+int ward_process_parse (const char *data, size_t len, ward_process_t **out, ward_error_t **err);
+
+void ward_config_free (ward_config_t *cfg);
+void ward_process_free (ward_process_t *p);
+#define _cleanup_config_ __attribute__ ((cleanup (ward_config_freep)))
+static inline void ward_config_freep (ward_config_t **c)
+{
+  if (*c)
+    ward_config_free (*c);
+}
+#define _cleanup_process_ __attribute__ ((cleanup (ward_process_freep)))
+static inline void ward_process_freep (ward_process_t **p)
+{
+  if (*p)
+    ward_process_free (*p);
+}
+
+/* Look-ups used by the runtime. */
+const char *ward_config_annotation (const ward_config_t *cfg, const char *key);
+/* The namespace entry of that type, or NULL when the config does not ask for one. */
+const ward_namespace_t *ward_config_namespace (const ward_config_t *cfg, ward_ns_type_t type);
+const char *ward_ns_type_name (ward_ns_type_t type); /* "pid", "network", ... */
+
+/* Serialises a resources object as JSON (for `update` and the VM agent). */
+int ward_resources_parse (const char *data, size_t len, ward_resources_t **out, ward_error_t **err);
+void ward_resources_free (ward_resources_t *r);
+
+/* The default config that `spec` writes, equivalent to runc's (rootless
+ * variant with user namespace and mappings for the given ids). */
+char *ward_spec_default_json (bool rootless, uid_t uid, gid_t gid);
+
+/* Name tables shared with the runtime. */
+int ward_signal_parse (const char *name, int *signo); /* "KILL", "SIGKILL", "9" */
+int ward_capability_parse (const char *name, int *cap); /* "CAP_SYS_ADMIN" */
+int ward_rlimit_parse (const char *name, int *resource); /* "RLIMIT_NOFILE" */
+
+/* ---- state.json ------------------------------------------------------- */
+
+typedef struct
+{
+  char *oci_version;
+  char *id;
+  char *status;  /* creating | created | running | stopped | paused */
+  pid_t pid;     /* 0 when stopped */
+  char *bundle;
+  ward_kv_t *annotations; size_t annotations_len;
+} ward_state_t;
+
+/* The runtime-spec state object as JSON text (malloc'd). */
+char *ward_state_to_json (const ward_state_t *st);
+
+/* ---- features.json ---------------------------------------------------- */
+
+/* features.json as JSON text (malloc'd), listing what this build of ward
+ * really implements. */
+char *ward_features_json (void);
+
+#endif
