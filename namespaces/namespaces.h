@@ -51,6 +51,11 @@ typedef struct
   bool no_pivot;            /* --no-pivot: MS_MOVE + chroot instead of pivot_root */
   bool create_console;      /* process.terminal: create an empty /dev/console to bind the pty on */
   bool in_user_ns;          /* devices are bind-mounted from the host instead of mknod */
+  /* Called after every mount is in place and before pivot_root, with the
+   * cwd at the rootfs: the runtime runs createContainer hooks here, as the
+   * runtime-spec orders them. May be NULL. */
+  int (*before_pivot) (void *data, ward_error_t **err);
+  void *before_pivot_data;
 } ward_rootfs_opts_t;
 
 /* In the init, inside the new mount namespace: makes the rootfs a mount,
