@@ -1,0 +1,1 @@
+# process setup, terminal and seccomp sources
