@@ -83,6 +83,11 @@ int ward_cgroup_restore (const char *saved, ward_cgroup_t **out, ward_error_t **
  * e.g. "/ward/abc" (for messages and for the cgroup namespace). */
 const char *ward_cgroup_path (const ward_cgroup_t *cg);
 
+/* The device rules runc always appends after the config's own
+ * linux.resources.devices (mknod of any c/b node; null, zero, full, random,
+ * urandom, tty, console, ptmx, pts/N, net/tun).  Static storage. */
+const ward_device_cgroup_t *ward_cgroup_default_devices (size_t *n);
+
 void ward_cgroup_free (ward_cgroup_t *cg);
 static inline void ward_cgroup_freep (ward_cgroup_t **cg)
 {

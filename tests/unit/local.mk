@@ -2,6 +2,6 @@
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 TESTS += $(unit_tests)
 check_PROGRAMS += $(unit_tests)
-unit_tests = tests/unit/test-common
+unit_tests += tests/unit/test-common
 tests_unit_test_common_SOURCES = tests/unit/test-common.c tests/unit/tap.h
 tests_unit_test_common_LDADD = $(WARD_LIBS)
