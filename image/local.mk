@@ -1,0 +1,1 @@
+# image/ sources (content store, registry, unpack, snapshots) go into libward-image.a
