@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/sha256.h"
 #include "tests/unit/tap.h"
 
 static void test_errors (void)
@@ -104,8 +105,32 @@ static void test_log (void)
   unlink (path);
 }
 
+static void test_sha256 (void)
+{
+  char hex[65];
+  char million[1001];
+  ward_sha256_t ctx;
+  uint8_t digest[32];
+
+  ward_sha256_hex ("", 0, hex);
+  tap_is_str (hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "sha256 of nothing");
+  ward_sha256_hex ("abc", 3, hex);
+  tap_is_str (hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 of abc");
+  ward_sha256_hex ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+  tap_is_str (hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "sha256 of the two-block vector");
+  /* A million 'a's fed in odd-sized pieces exercises the block buffer. */
+  memset (million, 'a', sizeof million);
+  ward_sha256_init (&ctx);
+  for (int i = 0; i < 1000; i++)
+    ward_sha256_update (&ctx, million, i % 2 ? 999 : 1001);
+  ward_sha256_final (&ctx, digest);
+  ward_sha256_to_hex (digest, hex);
+  tap_is_str (hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "sha256 of a million a's");
+}
+
 int main (void)
 {
+  test_sha256 ();
   test_errors ();
   test_files ();
   test_numbers ();
