@@ -51,4 +51,56 @@ int ward_terminal_send_to_socket (const char *socket_path, int master_fd,
  * it runs and restores it, and forwards SIGWINCH size changes. */
 int ward_terminal_relay (int master_fd, ward_error_t **err);
 
+/* --- additions (process engineer) -------------------------------------- */
+
+/* Notes on ward_process_setup as implemented (runc 1.1 behaviour):
+ * - apparmorProfile / selinuxLabel are skipped (debug/warning line) when
+ *   the host has no such LSM enabled, as runc does, not refused.
+ * - capabilities == NULL drops every capability (runc); names unknown to
+ *   this kernel are skipped with a warning.
+ * - a missing cwd is created 0755 (runc's MkdirAll), resolved inside the
+ *   current root without magic links; the resulting cwd must be reachable
+ *   from "/" (CVE-2024-21626) or setup fails.
+ * - stdio owned by another user is chowned to the container user (runc's
+ *   fixStdioPermissions), /dev/null excepted. */
+
+#include <sched.h>
+
+/* ward_process_setup with linux.personality applied in its place in the
+ * order (pers may be NULL).  ward_process_setup(p) == setup_full(p, NULL). */
+int ward_process_setup_full (const ward_process_t *process, const ward_personality_t *pers,
+                             ward_error_t **err);
+
+/* personality(2) for linux.personality.domain LINUX / LINUX32. */
+int ward_process_apply_personality (const ward_personality_t *pers, ward_error_t **err);
+
+/* Parses a cpu list ("0-2,5") into a CPU_ALLOC'd set (free with CPU_FREE);
+ * *size_out is its byte size for sched_setaffinity. */
+int ward_process_parse_cpu_list (const char *list, cpu_set_t **set_out, size_t *size_out,
+                                 ward_error_t **err);
+
+/* sched_setaffinity(pid, list): execCPUAffinity.final is applied by the
+ * runtime to the container pid after exec with this.  NULL/"" is a no-op. */
+int ward_process_set_cpu_affinity (pid_t pid, const char *list, ward_error_t **err);
+
+/* The PATH look-up ward_process_exec does, without exec: the init calls it
+ * before reporting "ready" so a missing binary fails `create` as in runc.
+ * *path_out is malloc'd. */
+int ward_process_find_executable (const ward_process_t *process, char **path_out,
+                                  ward_error_t **err);
+
+/* process->env plus HOME (from the container's /etc/passwd for user.uid,
+ * else "/") when env has none, as runc does.  NULL-terminated, malloc'd
+ * (free each string and the vector). */
+char **ward_process_build_env (const ward_process_t *process);
+
+/* Sends fd over a connected unix socket with SCM_RIGHTS and payload as the
+ * message data (one NUL byte when len is 0). */
+int ward_process_send_fd (int sock, int fd, const void *payload, size_t len, ward_error_t **err);
+
+/* Connects to the unix socket at path (paths longer than sun_path work
+ * through /proc/self/fd) and sends fd + payload. */
+int ward_process_send_fd_to_path (const char *path, int fd, const void *payload, size_t len,
+                                  ward_error_t **err);
+
 #endif
