@@ -93,7 +93,5 @@ char *ward_seccomp_process_state_json (pid_t pid, const char *metadata, const ch
 /* True when some rule (or the default action) is SCMP_ACT_NOTIFY. */
 bool ward_seccomp_uses_notify (const ward_seccomp_t *s);
 
-/* SHA-256 (FIPS 180-4), as lowercase hex into out[65]. */
-void ward_seccomp_sha256_hex (const void *data, size_t len, char out[65]);
 
 #endif
