@@ -405,11 +405,18 @@ typedef struct
  * 64 levels is refused. */
 int ward_config_parse (const char *data, size_t len, ward_config_t **out, ward_error_t **err);
 
-/* Reads <bundle_dirfd>/config.json (or path) and parses it. */
+/* Reads path (a config.json file, or a bundle directory holding one) and
+ * parses it; errors are prefixed with "load '<path>'". */
 int ward_config_load_file (const char *path, ward_config_t **out, ward_error_t **err);
 
 /* Parses a process object alone (`exec --process FILE`). */
 int ward_process_parse (const char *data, size_t len, ward_process_t **out, ward_error_t **err);
+
+/* The config back to JSON text (malloc'd), indented with tabs like
+ * `runc spec`; absent fields stay absent, so parse -> to_json -> parse
+ * gives the same config.  For front ends that build a config in C (the
+ * docker-style `ward run`) and for handing it to the VM guest agent. */
+char *ward_config_to_json (const ward_config_t *cfg);
 
 void ward_config_free (ward_config_t *cfg);
 void ward_process_free (ward_process_t *p);
@@ -432,9 +439,13 @@ const char *ward_config_annotation (const ward_config_t *cfg, const char *key);
 const ward_namespace_t *ward_config_namespace (const ward_config_t *cfg, ward_ns_type_t type);
 const char *ward_ns_type_name (ward_ns_type_t type); /* "pid", "network", ... */
 
-/* Serialises a resources object as JSON (for `update` and the VM agent). */
+/* Parses a resources object alone (`update --resources FILE`); errors name
+ * paths under "resources.". */
 int ward_resources_parse (const char *data, size_t len, ward_resources_t **out, ward_error_t **err);
 void ward_resources_free (ward_resources_t *r);
+/* The inverse of ward_resources_parse: compact JSON with the runtime-spec
+ * key names, absent fields left out (malloc'd; "{}" for NULL). */
+char *ward_resources_to_json (const ward_resources_t *r);
 
 /* The default config that `spec` writes, equivalent to runc's (rootless
  * variant with user namespace and mappings for the given ids). */
@@ -443,6 +454,7 @@ char *ward_spec_default_json (bool rootless, uid_t uid, gid_t gid);
 /* Name tables shared with the runtime. */
 int ward_signal_parse (const char *name, int *signo); /* "KILL", "SIGKILL", "9" */
 int ward_capability_parse (const char *name, int *cap); /* "CAP_SYS_ADMIN" */
+const char *ward_capability_name (int cap); /* 21 -> "CAP_SYS_ADMIN"; NULL when unknown */
 int ward_rlimit_parse (const char *name, int *resource); /* "RLIMIT_NOFILE" */
 
 /* ---- state.json ------------------------------------------------------- */
@@ -455,15 +467,117 @@ typedef struct
   pid_t pid;     /* 0 when stopped */
   char *bundle;
   ward_kv_t *annotations; size_t annotations_len;
+  /* runc's `state` output adds these; when any is non-NULL the output
+   * follows runc's layout (ociVersion, id, pid, status, bundle, rootfs,
+   * created, annotations, owner; pid always printed, 0 when stopped). */
+  char *rootfs;
+  char *created; /* RFC 3339 with nanoseconds, "2024-01-02T03:04:05.123456789Z" */
+  char *owner;   /* runc prints "" */
 } ward_state_t;
 
-/* The runtime-spec state object as JSON text (malloc'd). */
+/* The state as JSON text (malloc'd), indented like Go's MarshalIndent with
+ * two spaces and Go's string escaping; annotations sorted by key and
+ * omitted when empty.  Without rootfs/created/owner: the runtime-spec
+ * object hooks read on stdin (ociVersion, id, status, pid (omitted when
+ * 0), bundle, annotations). */
 char *ward_state_to_json (const ward_state_t *st);
+/* Same members on one line without spaces, as Go's json.Marshal writes
+ * them: the elements of `list --format json`, hooks' stdin. */
+char *ward_state_to_json_compact (const ward_state_t *st);
 
 /* ---- features.json ---------------------------------------------------- */
 
 /* features.json as JSON text (malloc'd), listing what this build of ward
  * really implements. */
 char *ward_features_json (void);
+/* Same, with annotations io.github.seccomp.libseccomp.version (when
+ * libseccomp_version is not NULL) and org.opencontainers.runc.checkpoint.enabled
+ * false; the runtime passes seccomp_version()'s "2.5.4". */
+char *ward_features_json_ex (const char *libseccomp_version);
+
+/* ---- OCI image-spec 1.1 (and Docker schema 2) ------------------------- */
+
+typedef struct
+{
+  char *architecture, *os, *os_version, *variant;
+  char **os_features; size_t os_features_len; /* NULL-terminated */
+} ward_oci_platform_t;
+
+typedef struct
+{
+  char *media_type;
+  char *digest; /* validated: "sha256:" + 64 hex or "sha512:" + 128 hex, lower case */
+  int64_t size; /* >= 0 */
+  char **urls; size_t urls_len;
+  ward_kv_t *annotations; size_t annotations_len;
+  char *artifact_type;
+  ward_oci_platform_t *platform; /* NULL when absent */
+} ward_oci_descriptor_t;
+
+/* An image index or a Docker manifest list. */
+typedef struct
+{
+  int schema_version; /* 2 */
+  char *media_type;
+  char *artifact_type;
+  ward_oci_descriptor_t *manifests; size_t manifests_len;
+  ward_oci_descriptor_t *subject; /* NULL when absent */
+  ward_kv_t *annotations; size_t annotations_len;
+} ward_oci_index_t;
+
+/* An image manifest or a Docker schema 2 manifest. */
+typedef struct
+{
+  int schema_version; /* 2 */
+  char *media_type;
+  char *artifact_type;
+  ward_oci_descriptor_t config;
+  ward_oci_descriptor_t *layers; size_t layers_len;
+  ward_oci_descriptor_t *subject;
+  ward_kv_t *annotations; size_t annotations_len;
+} ward_oci_manifest_t;
+
+/* The image configuration (application/vnd.oci.image.config.v1+json);
+ * Docker's extra keys (Healthcheck, OnBuild, Shell) are ignored. */
+typedef struct
+{
+  char *created, *author, *architecture, *os, *os_version, *variant;
+  char **os_features; size_t os_features_len;
+  /* config */
+  char *user;
+  char **exposed_ports; size_t exposed_ports_len; /* keys: "80/tcp" */
+  char **env; size_t env_len;
+  char **entrypoint; size_t entrypoint_len; bool has_entrypoint;
+  char **cmd; size_t cmd_len; bool has_cmd;
+  char **volumes; size_t volumes_len; /* keys */
+  char *working_dir;
+  ward_kv_t *labels; size_t labels_len;
+  char *stop_signal;
+  bool args_escaped;
+  /* rootfs */
+  char *rootfs_type; /* "layers" */
+  char **diff_ids; size_t diff_ids_len;
+} ward_oci_image_config_t;
+
+/* 0 when digest is a well-formed sha256/sha512 digest, else -EINVAL.
+ * Digests name files in the content store: nothing else gets through. */
+int ward_oci_digest_check (const char *digest);
+
+/* Parsers; errors name the JSON path like the config parser's. */
+int ward_oci_index_parse (const char *data, size_t len, ward_oci_index_t **out, ward_error_t **err);
+int ward_oci_manifest_parse (const char *data, size_t len, ward_oci_manifest_t **out,
+                             ward_error_t **err);
+int ward_oci_image_config_parse (const char *data, size_t len, ward_oci_image_config_t **out,
+                                 ward_error_t **err);
+void ward_oci_index_free (ward_oci_index_t *idx);
+void ward_oci_manifest_free (ward_oci_manifest_t *m);
+void ward_oci_image_config_free (ward_oci_image_config_t *c);
+
+/* The first manifest of the index for os/architecture (variant may be
+ * NULL = any; "arm64" matches an entry without variant or with "v8");
+ * NULL when none matches. */
+const ward_oci_descriptor_t *ward_oci_index_select (const ward_oci_index_t *idx, const char *os,
+                                                    const char *architecture,
+                                                    const char *variant);
 
 #endif
