@@ -1,0 +1,1 @@
+# ward-vm: the VMM, virtio devices and guest kernel build
