@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "specs/json_read.h"
 #include "specs/specs.h"
 
@@ -99,76 +100,53 @@ static int parse_syscalls (json_object *o, const char *path, ward_seccomp_t *s,
   return 0;
 }
 
-struct sbuf
-{
-  char *data;
-  size_t len, cap;
-};
-
-static void sb_add (struct sbuf *b, const char *s, size_t n)
-{
-  if (b->len + n + 1 > b->cap)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->data = xrealloc (b->data, b->cap);
-    }
-  memcpy (b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
-}
-
-static void sb_puts (struct sbuf *b, const char *s)
-{
-  sb_add (b, s, strlen (s));
-}
-
-static void sb_u64 (struct sbuf *b, uint64_t v)
+static void sb_u64 (ward_strbuf_t *b, uint64_t v)
 {
   char tmp[24];
   int n = snprintf (tmp, sizeof tmp, "%llu", (unsigned long long) v);
-  sb_add (b, tmp, (size_t) n);
+  ward_strbuf_add (b, tmp, (size_t) n);
 }
 
-static void sb_str (struct sbuf *b, const char *s)
+static void sb_str (ward_strbuf_t *b, const char *s)
 {
   const char *run = s;
-  sb_add (b, "\"", 1);
+  ward_strbuf_add (b, "\"", 1);
   for (; *s; s++)
     {
       unsigned char c = (unsigned char) *s;
       char esc[8];
       if (c >= 0x20 && c != '"' && c != '\\')
         continue;
-      sb_add (b, run, (size_t) (s - run));
+      ward_strbuf_add (b, run, (size_t) (s - run));
       snprintf (esc, sizeof esc, c == '"' || c == '\\' ? "\\%c" : "\\u%04x", c);
-      sb_puts (b, esc);
+      ward_strbuf_puts (b, esc);
       run = s + 1;
     }
-  sb_add (b, run, (size_t) (s - run));
-  sb_add (b, "\"", 1);
+  ward_strbuf_add (b, run, (size_t) (s - run));
+  ward_strbuf_add (b, "\"", 1);
 }
 
-static void sb_key (struct sbuf *b, const char *key)
+static void sb_key (ward_strbuf_t *b, const char *key)
 {
   if (b->data[b->len - 1] != '{')
-    sb_add (b, ",", 1);
+    ward_strbuf_add (b, ",", 1);
   sb_str (b, key);
-  sb_add (b, ":", 1);
+  ward_strbuf_add (b, ":", 1);
 }
 
-static void sb_strv (struct sbuf *b, const char *key, char **v, size_t n)
+static void sb_strv (ward_strbuf_t *b, const char *key, char **v, size_t n)
 {
   if (v == NULL)
     return;
   sb_key (b, key);
-  sb_add (b, "[", 1);
+  ward_strbuf_add (b, "[", 1);
   for (size_t i = 0; i < n; i++)
     {
       if (i)
-        sb_add (b, ",", 1);
+        ward_strbuf_add (b, ",", 1);
       sb_str (b, v[i]);
     }
-  sb_add (b, "]", 1);
+  ward_strbuf_add (b, "]", 1);
 }
 
 /* Built by hand rather than through json-c objects: it runs on every
@@ -177,8 +155,8 @@ static void sb_strv (struct sbuf *b, const char *key, char **v, size_t n)
  * filter give the same text. */
 static char *canonical_json (const ward_seccomp_t *s)
 {
-  struct sbuf b = { 0 };
-  sb_puts (&b, "{");
+  ward_strbuf_t b = { 0 };
+  ward_strbuf_puts (&b, "{");
   sb_key (&b, "defaultAction");
   sb_str (&b, s->default_action);
   if (s->has_default_errno_ret)
@@ -199,11 +177,11 @@ static char *canonical_json (const ward_seccomp_t *s)
       sb_str (&b, s->listener_metadata);
     }
   sb_key (&b, "syscalls");
-  sb_add (&b, "[", 1);
+  ward_strbuf_add (&b, "[", 1);
   for (size_t i = 0; i < s->syscalls_len; i++)
     {
       const ward_seccomp_syscall_t *sc = &s->syscalls[i];
-      sb_puts (&b, i ? ",{" : "{");
+      ward_strbuf_puts (&b, i ? ",{" : "{");
       sb_strv (&b, "names", sc->names, sc->names_len);
       sb_key (&b, "action");
       sb_str (&b, sc->action);
@@ -215,10 +193,10 @@ static char *canonical_json (const ward_seccomp_t *s)
       if (sc->args_len)
         {
           sb_key (&b, "args");
-          sb_add (&b, "[", 1);
+          ward_strbuf_add (&b, "[", 1);
           for (size_t j = 0; j < sc->args_len; j++)
             {
-              sb_puts (&b, j ? ",{" : "{");
+              ward_strbuf_puts (&b, j ? ",{" : "{");
               sb_key (&b, "index");
               sb_u64 (&b, sc->args[j].index);
               sb_key (&b, "value");
@@ -227,14 +205,14 @@ static char *canonical_json (const ward_seccomp_t *s)
               sb_u64 (&b, sc->args[j].value_two);
               sb_key (&b, "op");
               sb_str (&b, sc->args[j].op);
-              sb_add (&b, "}", 1);
+              ward_strbuf_add (&b, "}", 1);
             }
-          sb_add (&b, "]", 1);
+          ward_strbuf_add (&b, "]", 1);
         }
-      sb_add (&b, "}", 1);
+      ward_strbuf_add (&b, "}", 1);
     }
-  sb_puts (&b, "]}");
-  return b.data;
+  ward_strbuf_puts (&b, "]}");
+  return ward_strbuf_take (&b);
 }
 
 json_object *ward_specs_seccomp_to_object (const ward_seccomp_t *s)

@@ -8,26 +8,19 @@
 #include <string.h>
 
 #include "common/cleanup.h"
+#include "common/strbuf.h"
 #include "common/error.h"
 #include "specs/specs.h"
 
 struct buf
 {
-  char *data;
-  size_t len, cap;
+  ward_strbuf_t text;
   bool pretty; /* MarshalIndent ("", "  ") or Marshal */
 };
 
 static void buf_add (struct buf *b, const char *s, size_t n)
 {
-  if (b->len + n + 1 > b->cap)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->data = xrealloc (b->data, b->cap);
-    }
-  memcpy (b->data + b->len, s, n);
-  b->len += n;
-  b->data[b->len] = '\0';
+  ward_strbuf_add (&b->text, s, n);
 }
 
 static void buf_puts (struct buf *b, const char *s)
@@ -161,7 +154,7 @@ static char *state_json (const ward_state_t *st, bool pretty)
       field_annotations (&b, &first, st);
     }
   buf_puts (&b, pretty ? "\n}" : "}");
-  return b.data;
+  return ward_strbuf_take (&b.text);
 }
 
 char *ward_state_to_json (const ward_state_t *st)
