@@ -1,1 +1,19 @@
-# runtime sources are added here
+# runtime: container lifecycle (create/start/run/state/list/kill/delete)
+libward_a_SOURCES += \
+	runtime/runtime.h runtime/internal.h \
+	runtime/format.c \
+	runtime/state.c \
+	runtime/sync.c \
+	runtime/hooks.c \
+	runtime/cloned_binary.c \
+	runtime/create.c \
+	runtime/init.c \
+	runtime/kill_delete.c \
+	runtime/list.c
+
+# tests/unit/local.mk assigns unit_tests with '=' after this fragment:
+# register directly.
+check_PROGRAMS += tests/unit/test-runtime
+TESTS += tests/unit/test-runtime
+tests_unit_test_runtime_SOURCES = tests/unit/test-runtime.c tests/unit/tap.h
+tests_unit_test_runtime_LDADD = $(WARD_LIBS)
