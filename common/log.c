@@ -61,24 +61,14 @@ size_t ward_json_escape (char *buf, size_t size, const char *s)
   return n;
 }
 
-/* RFC 3339 with nanoseconds in UTC, as Go's time.RFC3339Nano prints it. */
+/* RFC 3339 in whole seconds, UTC: logrus' default time format, which is
+ * what runc's log lines carry. */
 static void format_time (char *buf, size_t size)
 {
-  struct timespec ts;
+  time_t now = time (NULL);
   struct tm tm;
-  char frac[16];
-  size_t len;
-
-  clock_gettime (CLOCK_REALTIME, &ts);
-  gmtime_r (&ts.tv_sec, &tm);
-  len = strftime (buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf (frac, sizeof frac, ".%09ld", ts.tv_nsec);
-  /* Go trims trailing zeros of the fraction. */
-  for (size_t i = strlen (frac) - 1; i > 0 && frac[i] == '0'; i--)
-    frac[i] = '\0';
-  if (strcmp (frac, ".") == 0)
-    frac[0] = '\0';
-  snprintf (buf + len, size - len, "%sZ", frac);
+  gmtime_r (&now, &tm);
+  strftime (buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 void ward_log (enum ward_log_level level, const char *fmt, ...)
