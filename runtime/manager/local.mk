@@ -1,0 +1,1 @@
+# runtime/manager: the daemonless container manager behind `ward`
