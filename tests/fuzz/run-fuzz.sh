@@ -19,7 +19,8 @@ mkdir -p "$work/corpus" "$work/artifacts"
 # its values, so an empty one lets the fuzzer build without configure.
 : > "$work/config.h"
 
-sources="$top/tests/fuzz/fuzz-config.c $top/common/error.c $top/common/fs.c $top/common/log.c"
+sources="$top/tests/fuzz/fuzz-config.c"
+for f in "$top"/common/*.c; do sources="$sources $f"; done
 for f in "$top"/specs/*.c; do sources="$sources $f"; done
 
 # shellcheck disable=SC2086

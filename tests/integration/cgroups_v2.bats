@@ -1,0 +1,147 @@
+#!/usr/bin/env bats
+# Resources on a pure cgroup v2 host.  On the hybrid dev host these skip; they
+# run inside the QEMU test-bed via tests/vm/run-v2.
+
+load helpers
+
+setup() {
+  requires root cgroup_v2
+  ward_setup
+  CG=/ward-v2-test/$ID
+  update_config ".linux.cgroupsPath = \"$CG\"
+    | .linux.namespaces |= (map(select(.type != \"cgroup\")) + [{\"type\": \"cgroup\"}])"
+}
+
+teardown() {
+  ward_teardown
+  rmdir /sys/fs/cgroup/ward-v2-test 2>/dev/null || true
+}
+
+@test "cgroup v2: memory.max from memory.limit, read inside and outside" {
+  update_config '.linux.resources.memory = {"limit": 67108864}'
+  set_cmd 'cat /sys/fs/cgroup/memory.max; echo ready >/tmp/ready; sleep 100'
+  create_ctr
+  assert_success
+  assert_equal "$(cat "/sys/fs/cgroup$CG/memory.max")" 67108864
+  start_ctr
+  assert_success
+  wait_file "$BUNDLE/rootfs/tmp/ready"
+  assert_equal "$(head -1 "$BUNDLE/out")" 67108864
+}
+
+@test "cgroup v2: memory.swap and memory.low" {
+  update_config '.linux.resources.memory = {"limit": 67108864, "swap": 134217728, "reservation": 33554432}'
+  set_args /bin/sleep 100
+  create_ctr
+  [[ -e /sys/fs/cgroup$CG/memory.swap.max || $status != 0 ]] || skip "kernel without swap accounting (no memory.swap.max)"
+  assert_success
+  # runtime-spec swap is memory+swap; v2 memory.swap.max is swap alone.
+  assert_equal "$(cat "/sys/fs/cgroup$CG/memory.swap.max")" 67108864
+  assert_equal "$(cat "/sys/fs/cgroup$CG/memory.low")" 33554432
+}
+
+@test "cgroup v2: pids.max" {
+  update_config '.linux.resources.pids = {"limit": 10}'
+  set_cmd 'cat /sys/fs/cgroup/pids.max'
+  run_ctr
+  assert_success
+  assert_output 10
+}
+
+@test "cgroup v2: pids.max is enforced" {
+  update_config '.linux.resources.pids = {"limit": 5}'
+  # busybox sh gives up at the first fork the pids controller refuses.
+  set_cmd 'for i in 1 2 3 4 5 6 7 8; do sleep 10 & done; echo all-started'
+  run_ctr
+  assert_failure
+  refute_line all-started
+  assert_output --partial "can't fork"
+}
+
+@test "cgroup v2: cpu.max from quota/period" {
+  update_config '.linux.resources.cpu = {"quota": 50000, "period": 100000}'
+  set_cmd 'cat /sys/fs/cgroup/cpu.max'
+  run_ctr
+  assert_success
+  assert_output "50000 100000"
+}
+
+@test "cgroup v2: cpu.weight from shares (runc's conversion)" {
+  update_config '.linux.resources.cpu = {"shares": 1024}'
+  set_cmd 'cat /sys/fs/cgroup/cpu.weight'
+  run_ctr
+  assert_success
+  # 1 + ((1024 - 2) * 9999) / 262142 = 39
+  assert_output 39
+}
+
+@test "cgroup v2: unified overrides" {
+  update_config '.linux.resources.unified = {"pids.max": "7", "cpu.weight": "200"}'
+  set_cmd 'cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.weight'
+  run_ctr
+  assert_success
+  assert_output $'7\n200'
+}
+
+@test "cgroup v2: cpuset" {
+  update_config '.linux.resources.cpu = {"cpus": "0", "mems": "0"}'
+  set_cmd 'cat /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpuset.mems; grep Cpus_allowed_list /proc/self/status'
+  run_ctr
+  assert_success
+  assert_line --index 0 0
+  assert_line --index 1 0
+  assert_line --regexp $'^Cpus_allowed_list:\t0$'
+}
+
+@test "cgroup v2: io.max" {
+  local dev
+  dev=$(cat /sys/block/*/dev 2>/dev/null | head -1 || true)
+  [[ -n $dev ]] || skip "no block device in this guest to throttle"
+  local maj=${dev%:*} min=${dev#*:}
+  update_config ".linux.resources.blockIO = {\"throttleReadBpsDevice\": [{\"major\": $maj, \"minor\": $min, \"rate\": 1048576}]}"
+  set_cmd 'cat /sys/fs/cgroup/io.max'
+  run_ctr
+  assert_success
+  assert_output --partial "$maj:$min rbps=1048576"
+}
+
+@test "cgroup v2: cgroup namespace makes the container cgroup the root" {
+  set_cmd 'cat /proc/self/cgroup; readlink /proc/self/ns/cgroup'
+  run_ctr
+  assert_success
+  assert_line --index 0 "0::/"
+  refute_line --index 1 "$(host_ns cgroup)"
+}
+
+@test "cgroup v2: the init is in the configured cgroup" {
+  set_args /bin/sleep 100
+  create_ctr
+  assert_success
+  grep -qx "$(ctr_pid)" "/sys/fs/cgroup$CG/cgroup.procs" || fail "init not in $CG"
+}
+
+@test "cgroup v2: pause freezes, resume thaws" {
+  set_args /bin/sleep 100
+  create_ctr
+  assert_success
+  start_ctr
+  assert_success
+  run runtime pause "$ID"
+  assert_success
+  assert_equal "$(ctr_status)" paused
+  grep -qx 'frozen 1' "/sys/fs/cgroup$CG/cgroup.events" || fail "cgroup.events does not say frozen 1"
+  run runtime resume "$ID"
+  assert_success
+  assert_equal "$(ctr_status)" running
+  grep -qx 'frozen 0' "/sys/fs/cgroup$CG/cgroup.events" || fail "still frozen after resume"
+}
+
+@test "cgroup v2: delete removes the cgroup" {
+  set_args /bin/sleep 100
+  create_ctr
+  assert_success
+  [[ -d /sys/fs/cgroup$CG ]] || fail "no cgroup $CG"
+  run runtime delete --force "$ID"
+  assert_success
+  [[ ! -d /sys/fs/cgroup$CG ]] || fail "cgroup $CG left after delete"
+}
