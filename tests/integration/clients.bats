@@ -38,6 +38,19 @@ setup() {
   requires root
   ward_setup
   [[ -x $RUNTIME ]] || RUNTIME=$(command -v "$RUNTIME")
+  # Clients get a wrapper that records each call, so a client that quietly
+  # used another runtime cannot pass.
+  CALLS=$WARD_TMP/runtime-calls
+  WRAPPER=$WARD_TMP/runtime-wrapper
+  printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$CALLS" "$RUNTIME" >"$WRAPPER"
+  chmod +x "$WRAPPER"
+  : >"$CALLS"
+}
+
+# assert_runtime_ran: the wrapped runtime was asked to create and start.
+assert_runtime_ran() {
+  grep -qE '(^| )create( |$)' "$CALLS" || fail "the client never called '$RUNTIME create': $(cat "$CALLS")"
+  grep -qE '(^| )start( |$)' "$CALLS" || fail "the client never called '$RUNTIME start': $(cat "$CALLS")"
 }
 
 teardown() {
@@ -63,7 +76,7 @@ teardown() {
   printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n' \
     >"$p/containers.conf"
   export CONTAINERS_CONF=$p/containers.conf
-  local pm=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$RUNTIME"
+  local pm=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$WRAPPER"
             --cgroup-manager cgroupfs --events-backend file --tmpdir "$p/tmp")
   # (`pull oci:DIR` names the image after DIR, which may hold capitals)
   local layer
@@ -77,6 +90,7 @@ teardown() {
   assert_success
   assert_line 0
   assert_line pmbox
+  assert_runtime_ran
   run "${pm[@]}" ps -a -q
   assert_output ""
   "${pm[@]}" system reset -f >/dev/null 2>&1 || true
@@ -110,11 +124,12 @@ EOT
   assert_success
   run timeout 60 "${ctr[@]}" images ls -q
   assert_output --partial wardbox
-  run timeout 120 "${ctr[@]}" run --rm --snapshotter native --runc-binary "$RUNTIME" \
+  run timeout 120 "${ctr[@]}" run --rm --snapshotter native --runc-binary "$WRAPPER" \
     docker.io/library/wardbox:latest "ctr-$ID" sh -c 'id -u; echo hi'
   assert_success
   assert_line 0
   assert_line hi
+  assert_runtime_ran
   run timeout 30 "${ctr[@]}" containers ls -q
   assert_output ""
   kill "$CTRD_PID"; wait "$CTRD_PID" 2>/dev/null || true
