@@ -452,18 +452,6 @@ static int apply_caps (const cap_masks_t *m, ward_error_t **err)
 
 /* ---- labels ------------------------------------------------------------ */
 
-static bool file_starts_with (const char *path, const char *prefix)
-{
-  _cleanup_free_ char *data = NULL;
-  ward_error_t *e = NULL;
-
-  if (ward_read_file_at (AT_FDCWD, path, &data, NULL, 4096, &e) < 0)
-    {
-      ward_error_free (&e);
-      return false;
-    }
-  return strncmp (data, prefix, strlen (prefix)) == 0;
-}
 
 static int write_exec_attr (const char *lsm, const char *value, ward_error_t **err)
 {
@@ -475,33 +463,25 @@ static int write_exec_attr (const char *lsm, const char *value, ward_error_t **e
   return 0;
 }
 
+/* A label the host cannot apply is an error, as with runc: running the
+ * container unconfined instead would silently drop the isolation that was
+ * asked for.  The kernel answers EINVAL when no LSM takes the attribute. */
 static int apply_labels (const ward_process_t *p, ward_error_t **err)
 {
   if (p->apparmor_profile && p->apparmor_profile[0])
     {
-      /* runc applies the profile only when AppArmor is enabled. */
-      if (!file_starts_with ("/sys/module/apparmor/parameters/enabled", "Y"))
-        ward_debug ("apparmor profile \"%s\" ignored: AppArmor is not enabled on this host",
-                    p->apparmor_profile);
-      else
-        {
-          _cleanup_free_ char *v = xasprintf ("exec %s", p->apparmor_profile);
-          int ret = write_exec_attr ("apparmor", v, err);
-          if (ret < 0)
-            return ret;
-        }
+      _cleanup_free_ char *v = xasprintf ("exec %s", p->apparmor_profile);
+      if (write_exec_attr ("apparmor", v, err) < 0)
+        return ward_error_wrap (err, "apparmor profile \"%s\" is specified in config, but it "
+                                "cannot be applied (is AppArmor enabled on this host?)",
+                                p->apparmor_profile);
     }
   if (p->selinux_label && p->selinux_label[0])
     {
-      if (access ("/sys/fs/selinux/enforce", F_OK) < 0)
-        ward_warn ("selinux label \"%s\" ignored: SELinux is not enabled on this host",
-                   p->selinux_label);
-      else
-        {
-          int ret = write_exec_attr ("selinux", p->selinux_label, err);
-          if (ret < 0)
-            return ret;
-        }
+      if (write_exec_attr ("selinux", p->selinux_label, err) < 0)
+        return ward_error_wrap (err, "selinux label \"%s\" is specified in config, but it "
+                                "cannot be applied (is SELinux enabled on this host?)",
+                                p->selinux_label);
     }
   return 0;
 }

@@ -228,3 +228,24 @@ load helpers
   assert_success
   assert_output ward-box
 }
+
+# A label the host cannot apply must not be dropped silently: the container
+# would run unconfined.  runc refuses too (with its own wording).
+@test "process: an apparmor profile on a host without AppArmor is refused" {
+  [[ -e /sys/module/apparmor/parameters/enabled ]] && skip "this host has AppArmor"
+  update_config '.process.apparmorProfile = "ward-test-profile"'
+  run_ctr
+  assert_failure
+  assert_output --partial "apparmor"
+  if is_ward; then
+    assert_output --partial 'ward-test-profile\" is specified in config, but it cannot be applied'
+  fi
+}
+
+@test "process: an selinux label on a host without SELinux is refused" {
+  [[ -e /sys/fs/selinux/enforce ]] && skip "this host has SELinux"
+  update_config '.process.selinuxLabel = "system_u:system_r:container_t:s0"'
+  run_ctr
+  assert_failure
+  assert_output --partial "selinux"
+}

@@ -181,14 +181,12 @@ static void test_full_setup (void)
     .has_oom_score_adj = true, .oom_score_adj = 500,
     .scheduler = &sched,
     .io_priority = &io,
-    .apparmor_profile = "ward-test-profile",
-    .selinux_label = "system_u:system_r:container_t:s0",
   };
   int status;
   _cleanup_free_ char *out = in_child (child_full_setup, &p, &status);
 
   tap_ok (WIFEXITED (status) && WEXITSTATUS (status) == 0 && !strstr (out, "ERR"),
-          "full setup succeeds (labels skipped without LSMs, unknown cap skipped)");
+          "full setup succeeds (unknown cap skipped)");
   if (strstr (out, "ERR"))
     tap_diag ("%s", out);
   tap_ok (has (out, "ids 4242 4242 4243 4243\n"), "uid/gid switched (real and effective)");
@@ -979,6 +977,45 @@ static void test_relay_tty (void)
           "relay returns when the pty hangs up and restores the terminal mode");
 }
 
+static void child_label_setup (void *arg)
+{
+  ward_process_t *p = arg;
+  ward_error_t *err = NULL;
+  if (ward_process_setup (p, &err) < 0)
+    {
+      report ("ERR %s\n", err->msg);
+      ward_error_free (&err);
+      return;
+    }
+  report ("OK\n");
+}
+
+/* runc refuses a label the host cannot apply; so does ward, naming it. */
+static void test_labels_refused (void)
+{
+  static const char *const lsm_present[] = { "/sys/module/apparmor/parameters/enabled",
+                                             "/sys/fs/selinux/enforce" };
+  ward_process_t aa = { .cwd = "/", .apparmor_profile = "ward-test-profile" };
+  ward_process_t se = { .cwd = "/", .selinux_label = "system_u:system_r:container_t:s0" };
+  _cleanup_free_ char *out_aa = NULL;
+  _cleanup_free_ char *out_se = NULL;
+  int status;
+
+  for (size_t i = 0; i < ARRAY_SIZE (lsm_present); i++)
+    if (access (lsm_present[i], F_OK) == 0)
+      {
+        tap_skip ("this host has an LSM that could apply the labels");
+        tap_skip ("this host has an LSM that could apply the labels");
+        return;
+      }
+  out_aa = in_child (child_label_setup, &aa, &status);
+  tap_ok (strstr (out_aa, "ERR apparmor profile \"ward-test-profile\" is specified in config") != NULL,
+          "an apparmor profile without AppArmor is refused, naming the profile");
+  out_se = in_child (child_label_setup, &se, &status);
+  tap_ok (strstr (out_se, "ERR selinux label \"system_u:system_r:container_t:s0\" is specified") != NULL,
+          "an selinux label without SELinux is refused, naming the label");
+}
+
 int main (void)
 {
   if (geteuid () != 0)
@@ -987,6 +1024,7 @@ int main (void)
       return 77;
     }
   test_full_setup ();
+  test_labels_refused ();
   test_defaults ();
   test_personality ();
   test_rlimit_refused ();
