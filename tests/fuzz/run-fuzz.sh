@@ -1,8 +1,11 @@
 #!/bin/sh
-# Builds tests/fuzz/fuzz-config.c with libFuzzer + ASan + UBSan straight from
-# the library sources and fuzzes the config parser for N seconds (default 60)
-# from the seed corpus.  Exits non-zero when the fuzzer finds a crash, a leak
-# or undefined behaviour; the reproducer is left in the work directory.
+# Builds each fuzz target with libFuzzer + ASan + UBSan straight from the
+# library sources and fuzzes it for N seconds (default 60) from its seed
+# corpus:
+#   config  tests/fuzz/fuzz-config.c  the config.json parser (specs/)
+#   unpack  tests/fuzz/fuzz-unpack.c  the layer tar unpacker (image/)
+# Prints one TAP line per target and exits non-zero when a fuzzer finds a
+# crash, a leak or undefined behaviour; reproducers stay in the work dir.
 #
 # usage: tests/fuzz/run-fuzz.sh [SECONDS] [WORKDIR]
 set -eu
@@ -13,33 +16,58 @@ work=${2:-$(mktemp -d "${TMPDIR:-/tmp}/ward-fuzz.XXXXXX")}
 CC=${CC:-clang}
 
 command -v "$CC" >/dev/null 2>&1 || { echo "run-fuzz: $CC not found (apt-get install clang)" >&2; exit 77; }
-mkdir -p "$work/corpus" "$work/artifacts"
 
-# The library sources include <config.h> from the build; none of them needs
-# its values, so an empty one lets the fuzzer build without configure.
-: > "$work/config.h"
+# The library sources include <config.h> from the build; a stand-in with
+# the few values they use lets the fuzzers build without configure.
+mkdir -p "$work"
+printf '#define PACKAGE_VERSION "fuzz"\n#define WARD_GIT_COMMIT "fuzz"\n' > "$work/config.h"
 
-sources="$top/tests/fuzz/fuzz-config.c"
-for f in "$top"/common/*.c; do sources="$sources $f"; done
-for f in "$top"/specs/*.c; do sources="$sources $f"; done
+failed=0
+n=0
+
+# fuzz NAME PKGS SOURCES...: build and run one target.
+fuzz () {
+  name=$1 pkgs=$2
+  shift 2
+  n=$((n + 1))
+  dir=$work/$name
+  mkdir -p "$dir/corpus" "$dir/artifacts"
+  dict=
+  [ -f "$top/tests/fuzz/$name.dict" ] && dict=-dict=$top/tests/fuzz/$name.dict
+  # shellcheck disable=SC2046,SC2086
+  if ! "$CC" -g -O1 -D_GNU_SOURCE -I"$work" -I"$top" $(pkg-config --cflags $pkgs) \
+      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+      -fno-omit-frame-pointer -o "$dir/fuzz" "$@" $(pkg-config --libs $pkgs) > "$dir/build.log" 2>&1; then
+    tail -20 "$dir/build.log" >&2
+    echo "not ok $n - fuzz $name: build failed (see $dir/build.log)"
+    failed=1
+    return
+  fi
+  set +e
+  # shellcheck disable=SC2086
+  "$dir/fuzz" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 $dict -artifact_prefix="$dir/artifacts/" \
+    "$dir/corpus" "$top/tests/fuzz/corpus/$name" > "$dir/fuzz.log" 2>&1
+  rc=$?
+  set -e
+  tail -n 8 "$dir/fuzz.log" >&2
+  if [ "$rc" -ne 0 ] || ls "$dir/artifacts/" | grep -q .; then
+    echo "not ok $n - fuzz $name: FAILED (exit $rc); reproducers in $dir/artifacts"
+    failed=1
+  else
+    echo "ok $n - fuzz $name: no crash in ${seconds}s"
+  fi
+}
+
+common_sources=$(ls "$top"/common/*.c)
+specs_sources=$(ls "$top"/specs/*.c)
+image_sources=$(ls "$top"/image/*.c)
 
 # shellcheck disable=SC2086
-"$CC" -g -O1 -D_GNU_SOURCE -I"$work" -I"$top" $(pkg-config --cflags json-c) \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -fno-omit-frame-pointer -o "$work/fuzz-config" $sources $(pkg-config --libs json-c)
+fuzz config "json-c" "$top/tests/fuzz/fuzz-config.c" $common_sources $specs_sources
+# shellcheck disable=SC2086
+fuzz unpack "json-c libarchive libcurl" "$top/tests/fuzz/fuzz-unpack.c" \
+  $common_sources $specs_sources $image_sources
 
-echo "run-fuzz: fuzzing for ${seconds}s in $work"
-# New inputs go to the work corpus; the committed seeds stay untouched.
-set +e
-"$work/fuzz-config" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 -dict="$top/tests/fuzz/config.dict" -artifact_prefix="$work/artifacts/" \
-  "$work/corpus" "$top/tests/fuzz/corpus/config" > "$work/fuzz.log" 2>&1
-rc=$?
-set -e
-tail -n 15 "$work/fuzz.log"
-if [ "$rc" -ne 0 ] || ls "$work/artifacts/" | grep -q .; then
-  echo "run-fuzz: FAILED (exit $rc); reproducers in $work/artifacts:" >&2
-  ls -l "$work/artifacts/" >&2
-  exit 1
-fi
-echo "run-fuzz: no crash in ${seconds}s"
+echo "1..$n"
+exit $failed
