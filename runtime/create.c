@@ -757,80 +757,6 @@ int ward_container_start (const char *root, const char *id, ward_error_t **err)
 
 /* ---- run --------------------------------------------------------------- */
 
-static void *relay_thread (void *arg)
-{
-  int fd = *(int *) arg;
-  ward_error_t *err = NULL;
-  if (ward_terminal_relay (fd, &err) < 0)
-    ward_debug ("terminal relay: %s", err->msg);
-  ward_error_free (&err);
-  return NULL;
-}
-
-static int status_to_exit (int status)
-{
-  if (WIFEXITED (status))
-    return WEXITSTATUS (status);
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return 255;
-}
-
-/* Forwards every catchable signal to the init and reaps children (we are
- * their subreaper) until the init exits. */
-static int wait_forwarding (container_t *c, bool relay_tty, int *exit_status, ward_error_t **err)
-{
-  sigset_t set;
-  _cleanup_close_ int sfd = -1;
-  pthread_t relay;
-  bool relaying = false;
-
-  sigfillset (&set);
-  sigprocmask (SIG_BLOCK, &set, NULL);
-  /* SIGWINCH stays blocked but pending for the relay's own signalfd. */
-  if (relay_tty)
-    sigdelset (&set, SIGWINCH);
-  sfd = signalfd (-1, &set, SFD_CLOEXEC);
-  if (sfd < 0)
-    return ward_error_set (err, errno, "signalfd");
-  if (relay_tty && c->master_fd >= 0)
-    {
-      if (pthread_create (&relay, NULL, relay_thread, &c->master_fd) != 0)
-        return ward_error_set (err, EAGAIN, "start terminal relay");
-      relaying = true;
-    }
-  for (;;)
-    {
-      struct signalfd_siginfo si;
-      int status;
-      pid_t p;
-
-      /* Children may have exited before the signalfd existed. */
-      while ((p = waitpid (-1, &status, WNOHANG)) > 0)
-        if (p == c->pid)
-          {
-            *exit_status = status_to_exit (status);
-            ward_debug ("container init %d exited, status %d", (int) p, *exit_status);
-            c->pid = -1;
-            closefd (&c->pidfd);
-            if (relaying)
-              pthread_join (relay, NULL);
-            return 0;
-          }
-      ssize_t n = read (sfd, &si, sizeof si);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n != sizeof si)
-        return ward_error_set (err, errno, "read signalfd");
-      if (si.ssi_signo == SIGCHLD)
-        continue;
-      ward_debug ("forwarding signal %u to %d", si.ssi_signo, (int) c->pid);
-      if (syscall (SYS_pidfd_send_signal, c->pidfd, (int) si.ssi_signo, NULL, 0) < 0
-          && errno != ESRCH)
-        ward_warn ("forward signal %u: %s", si.ssi_signo, strerror (errno));
-    }
-}
-
 int ward_container_run (const ward_create_opts_t *opts, int *exit_status, ward_error_t **err)
 {
   _cleanup_container_ container_t c;
@@ -867,9 +793,11 @@ int ward_container_run (const ward_create_opts_t *opts, int *exit_status, ward_e
   /* kill and delete must not wait for us while the container runs. */
   closefd (&c.lockfd);
   c.done = true;
-  ret = wait_forwarding (&c, c.master_fd >= 0, exit_status, err);
+  ret = ward_runtime_wait_forward (c.pid, c.pidfd, c.master_fd, exit_status, err);
   if (ret < 0)
     return ret;
+  c.pid = -1;
+  closefd (&c.pidfd);
   if (opts->keep)
     return 0;
   {

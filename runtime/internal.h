@@ -147,4 +147,28 @@ int ward_runtime_destroy (int rootfd, int dirfd, const ward_runtime_state_t *st,
 /* pidfd of st->pid after checking it is still the same process. */
 int ward_runtime_pidfd (const ward_runtime_state_t *st, ward_error_t **err);
 
+/* ---- foreground wait (wait.c) ------------------------------------------- */
+
+/* Exit status as a shell reports it: the code, or 128+signal. */
+int ward_runtime_status_to_exit (int status);
+
+/* Waits for pid (a child of ours) forwarding every catchable signal to it
+ * through pidfd, and reaping any other child (run is a subreaper); with
+ * master_fd >= 0 relays the terminal meanwhile.  The caller has blocked
+ * all signals. */
+int ward_runtime_wait_forward (pid_t pid, int pidfd, int master_fd, int *exit_status,
+                               ward_error_t **err);
+
+/* ---- ps / update / events (ps.c) ---------------------------------------- */
+
+/* Opens root/id (lockfd may be NULL: no lock) and reads its state;
+ * "container does not exist" when missing. */
+int ward_runtime_open_existing (const char *root, const char *id, int *rootfd, int *dirfd,
+                                int *lockfd, ward_runtime_state_t **st, ward_error_t **err);
+
+/* The container's cgroup manager restored from its state. */
+struct ward_cgroup;
+int ward_runtime_restore_cgroup (const ward_runtime_state_t *st, struct ward_cgroup **cg,
+                                 ward_error_t **err);
+
 #endif

@@ -1,4 +1,4 @@
-# runtime: container lifecycle (create/start/run/state/list/kill/delete)
+# runtime: container lifecycle (create/start/run/state/list/kill/delete/exec/ps/update/events)
 libward_a_SOURCES += \
 	runtime/runtime.h runtime/internal.h \
 	runtime/format.c \
@@ -9,7 +9,12 @@ libward_a_SOURCES += \
 	runtime/create.c \
 	runtime/init.c \
 	runtime/kill_delete.c \
-	runtime/list.c
+	runtime/list.c \
+	runtime/wait.c \
+	runtime/exec.c \
+	runtime/ps.c \
+	runtime/update.c \
+	runtime/events.c
 
 # tests/unit/local.mk assigns unit_tests with '=' after this fragment:
 # register directly.

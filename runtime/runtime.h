@@ -7,9 +7,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "specs/specs.h"
 
 #define WARD_RUNTIME_DEFAULT_ROOT "/run/ward"
 
@@ -98,5 +100,91 @@ int ward_container_resume (const char *root, const char *id, ward_error_t **err)
  * with argv (returns only on failure, or 0 when nothing had to be done).
  * The front end calls it before create/run. */
 int ward_runtime_protect_binary (char **argv, ward_error_t **err);
+
+/* ---- exec / ps / update / events ---------------------------------------- */
+
+typedef struct
+{
+  const char *root;
+  const char *id;
+  const char *process_path;   /* --process: a JSON process object; the flags below are ignored */
+  char **args;                /* CMD (NULL-terminated), replaces the config's args */
+  size_t args_len;
+  bool tty;                   /* --tty */
+  const char *console_socket;
+  const char *cwd;
+  char **env;                 /* --env K=V, appended (NULL-terminated or NULL) */
+  const char *user;           /* "UID[:GID]" */
+  const long long *additional_gids;
+  size_t additional_gids_len;
+  char **caps;                /* --cap, added to bounding/effective/permitted/ambient */
+  bool no_new_privs;
+  const char *process_label;
+  const char *apparmor;
+  bool detach;
+  const char *pid_file;
+  int preserve_fds;
+  bool ignore_paused;
+} ward_exec_opts_t;
+
+/* exec: runs a new process in a created, running (or, with ignore_paused,
+ * paused) container: its namespaces, cgroup, root, process setup and
+ * seccomp filter.  Unless detach, waits for it forwarding signals (and
+ * relaying a tty) and stores its status (128+signal) in *exit_status.
+ * A failure of the new process before its execve comes back as
+ * "unable to start container process: <reason>", as runc words it. */
+int ward_container_exec (const ward_exec_opts_t *opts, int *exit_status, ward_error_t **err);
+
+/* Turns the container's config process into the one exec runs, as runc
+ * does without --process: args replaced, cwd/apparmor/label/user/
+ * additionalGids/noNewPrivileges overridden, env and caps appended,
+ * terminal = opts->tty.  Then runc's validation of a process (cwd absolute,
+ * args not empty).  Exposed for unit tests. */
+int ward_exec_apply_opts (ward_process_t *p, const ward_exec_opts_t *opts, ward_error_t **err);
+
+/* ps: the pids of the container's cgroup (sorted). */
+int ward_container_pids (const char *root, const char *id, pid_t **pids, size_t *n,
+                         ward_error_t **err);
+
+/* `ps --format json`: "[1,2,3]\n" ("null\n" for none, as Go encodes a nil slice). */
+char *ward_container_pids_json (const pid_t *pids, size_t n);
+
+/* `ps` table: keeps ps_output's header and the lines whose PID column is
+ * one of pids.  Fails with "couldn't find PID field in ps output". */
+int ward_container_ps_filter (const char *ps_output, const pid_t *pids, size_t n, char **out,
+                              ward_error_t **err);
+
+/* update: merges res over the container's current resources (those of its
+ * config, or of the previous update), applies the changed ones to the
+ * cgroup and records the result in the state dir. */
+int ward_container_update (const char *root, const char *id, const ward_resources_t *res,
+                           ward_error_t **err);
+
+/* Docker's units.RAMInBytes as runc's update uses it: "64m", "1.5G", "512kb",
+ * "100" (binary multiples).  -EINVAL on anything else. */
+int ward_parse_ram_bytes (const char *s, long long *out);
+
+/* Stats of a container as runc's events types.Event JSON:
+ * {"type":"stats","id":ID,"data":{cpu,memory,pids,blkio,hugetlb,intel_rdt,network_interfaces}}. */
+int ward_container_stats_json (const char *root, const char *id, char **out, ward_error_t **err);
+
+typedef struct
+{
+  uint64_t cpu_total, cpu_user, cpu_kernel;
+  uint64_t *percpu; size_t percpu_len;
+  uint64_t throttling_periods, throttled_periods, throttled_time;
+  uint64_t mem_usage, mem_max, mem_limit, mem_failcnt, mem_cache;
+  uint64_t swap_usage, swap_limit;
+  uint64_t pids_current, pids_limit;
+} ward_stats_view_t;
+
+/* The events JSON line (no newline) for one stats sample. */
+char *ward_stats_event_json (const char *id, const ward_stats_view_t *v);
+
+/* events: a stats line every interval_ms and an oom line whenever the oom
+ * counter grows, written to fd, until the container stops.  With
+ * stats_once, one stats line and return. */
+int ward_container_events (const char *root, const char *id, bool stats_once, long interval_ms,
+                           int fd, ward_error_t **err);
 
 #endif

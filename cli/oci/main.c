@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/oci/options.h"
@@ -72,12 +73,16 @@ struct command
   const cli_opt_t *opts;
   size_t nopts;
   int (*run) (const command_t *cmd, char **args, int nargs);
+  bool no_reorder; /* urfave's SkipArgReorder: flags end at the first argument */
+  const char *extra_help; /* printed after USAGE (runc's ArgsUsage text) */
 };
 
 static void print_command_help (const command_t *c)
 {
   printf ("NAME:\n   %s %s - %s\n\nUSAGE:\n   %s %s %s\n", prog, c->name, c->description, prog,
           c->name, c->usage);
+  if (c->extra_help)
+    printf ("%s", c->extra_help);
   if (c->nopts)
     {
       printf ("\n");
@@ -336,6 +341,407 @@ static int cmd_resume (const command_t *c, char **args, int nargs)
   return 0;
 }
 
+/* ---- exec ---------------------------------------------------------------- */
+
+static struct
+{
+  const char *process, *cwd, *user, *process_label, *apparmor;
+  cli_strv_t env, gids, caps;
+  bool tty, no_new_privs, ignore_paused;
+} x;
+
+static const cli_opt_t exec_opts[] = {
+  { "console-socket", NULL, CLI_STRING, &o.console_socket, "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal" },
+  { "cwd", NULL, CLI_STRING, &x.cwd, "current working directory in the container" },
+  { "env", "e", CLI_STRING_SLICE, &x.env, "set environment variables" },
+  { "tty", "t", CLI_BOOL, &x.tty, "allocate a pseudo-TTY" },
+  { "user", "u", CLI_STRING, &x.user, "UID (format: <uid>[:<gid>])" },
+  { "additional-gids", "g", CLI_STRING_SLICE, &x.gids, "additional gids" },
+  { "process", "p", CLI_STRING, &x.process, "path to the process.json" },
+  { "detach", "d", CLI_BOOL, &o.detach, "detach from the container's process" },
+  { "pid-file", NULL, CLI_STRING, &o.pid_file, "specify the file to write the process id to" },
+  { "process-label", NULL, CLI_STRING, &x.process_label, "set the asm process label for the process commonly used with selinux" },
+  { "apparmor", NULL, CLI_STRING, &x.apparmor, "set the apparmor profile for the process" },
+  { "no-new-privs", NULL, CLI_BOOL, &x.no_new_privs, "set the no new privileges value for the process" },
+  { "cap", "c", CLI_STRING_SLICE, &x.caps, "add a capability to the bounding set for the process" },
+  { "preserve-fds", NULL, CLI_UINT, &o.preserve_fds, "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total) (default: 0)" },
+  { "ignore-paused", NULL, CLI_BOOL, &x.ignore_paused, "allow exec in a paused container" },
+};
+
+/* Go's strconv.ParseInt error text for Int64SliceFlag values. */
+static int parse_gids (long long **out, size_t *n)
+{
+  *out = x.gids.n ? calloc (x.gids.n, sizeof (long long)) : NULL;
+  *n = x.gids.n;
+  for (size_t i = 0; i < x.gids.n; i++)
+    if (ward_parse_i64 (x.gids.v[i], &(*out)[i]) < 0)
+      {
+        int r = fatal (1, "invalid value \"%s\" for flag -additional-gids: strconv.ParseInt: parsing \"%s\": invalid syntax",
+                       x.gids.v[i], x.gids.v[i]);
+        free (*out);
+        *out = NULL;
+        return r;
+      }
+  return 0;
+}
+
+static char *absolute_path (const char *p)
+{
+  char cwd[4096];
+  if (p[0] == '/' || !getcwd (cwd, sizeof cwd))
+    return xstrdup (p);
+  return xasprintf ("%s/%s", cwd, p);
+}
+
+static int cmd_exec (const command_t *c, char **args, int nargs)
+{
+  _cleanup_error_ ward_error_t *err = NULL;
+  _cleanup_free_ long long *gids = NULL;
+  _cleanup_free_ char *pid_file = NULL;
+  ward_exec_opts_t eo = { 0 };
+  int status = 0;
+
+  if (check_args (c, nargs, 1, -1))
+    return 1;
+  if (parse_gids (&gids, &eo.additional_gids_len))
+    return 1;
+  eo.root = g.root;
+  eo.id = args[0];
+  eo.process_path = x.process;
+  eo.args = nargs > 1 ? args + 1 : NULL;
+  eo.args_len = nargs > 1 ? (size_t) nargs - 1 : 0;
+  eo.tty = x.tty;
+  eo.console_socket = o.console_socket;
+  eo.cwd = x.cwd;
+  eo.env = x.env.v;
+  eo.user = x.user;
+  eo.additional_gids = gids;
+  eo.caps = x.caps.v;
+  eo.no_new_privs = x.no_new_privs;
+  eo.process_label = x.process_label;
+  eo.apparmor = x.apparmor;
+  eo.detach = o.detach;
+  /* runc makes the pid file absolute before it changes directory. */
+  if (o.pid_file)
+    eo.pid_file = pid_file = absolute_path (o.pid_file);
+  eo.preserve_fds = o.preserve_fds;
+  eo.ignore_paused = x.ignore_paused;
+  if (ward_container_exec (&eo, &status, &err) < 0)
+    return fatal (255, "exec failed: %s", err->msg);
+  return status;
+}
+
+/* ---- ps ------------------------------------------------------------------ */
+
+static const cli_opt_t ps_opts[] = {
+  { "format", "f", CLI_STRING, &o.format, "select one of: table or json (default: \"table\")" },
+};
+
+/* Runs ps with argv, stdout and stderr together (Go's CombinedOutput). */
+static int run_ps (char **argv, char **out, int *status)
+{
+  int pfd[2];
+  pid_t pid;
+  size_t len = 0, cap = 0;
+  char *buf = NULL;
+
+  if (pipe2 (pfd, O_CLOEXEC) < 0)
+    return -errno;
+  pid = fork ();
+  if (pid < 0)
+    return -errno;
+  if (pid == 0)
+    {
+      dup2 (pfd[1], 1);
+      dup2 (pfd[1], 2);
+      execvp ("ps", argv);
+      _exit (127);
+    }
+  close (pfd[1]);
+  for (;;)
+    {
+      if (len + 4096 + 1 > cap)
+        buf = xrealloc (buf, cap = cap ? cap * 2 : 8192);
+      ssize_t n = read (pfd[0], buf + len, cap - len - 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      len += (size_t) n;
+    }
+  close (pfd[0]);
+  if (!buf)
+    buf = xzalloc (1);
+  buf[len] = '\0';
+  while (waitpid (pid, status, 0) < 0 && errno == EINTR)
+    ;
+  *out = buf;
+  return 0;
+}
+
+static int cmd_ps (const command_t *c, char **args, int nargs)
+{
+  _cleanup_error_ ward_error_t *err = NULL;
+  _cleanup_free_ pid_t *pids = NULL;
+  _cleanup_free_ char *text = NULL;
+  _cleanup_free_ char *output = NULL;
+  _cleanup_free_ char **argv = NULL;
+  size_t n = 0;
+  int status = 0, r;
+
+  if (check_args (c, nargs, 1, -1))
+    return 1;
+  if (ward_container_pids (g.root, args[0], &pids, &n, &err) < 0)
+    return fail (err);
+  if (strcmp (o.format, "json") == 0)
+    {
+      text = ward_container_pids_json (pids, n);
+      fputs (text, stdout);
+      return 0;
+    }
+  if (strcmp (o.format, "table") != 0)
+    return fatal (1, "invalid format option");
+  argv = calloc ((size_t) nargs + 2, sizeof (char *));
+  argv[0] = (char *) "ps";
+  if (nargs > 1)
+    for (int i = 1; i < nargs; i++)
+      argv[i] = args[i];
+  else
+    argv[1] = (char *) "-ef";
+  r = run_ps (argv, &output, &status);
+  if (r < 0)
+    return fatal (1, "exec: \"ps\": %s", strerror (-r));
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+        return fatal (1, "exec: \"ps\": executable file not found in $PATH");
+      return fatal (1, "exit status %d: %s", WIFEXITED (status) ? WEXITSTATUS (status) : 255, output);
+    }
+  if (ward_container_ps_filter (output, pids, n, &text, &err) < 0)
+    return fail (err);
+  fputs (text, stdout);
+  return 0;
+}
+
+/* ---- update -------------------------------------------------------------- */
+
+static struct
+{
+  const char *resources, *cpu_period, *cpu_quota, *cpu_share, *cpu_rt_period, *cpu_rt_runtime;
+  const char *cpuset_cpus, *cpuset_mems, *memory, *memory_reservation, *memory_swap;
+  const char *kernel_memory, *kernel_memory_tcp, *l3_cache_schema, *mem_bw_schema;
+  int blkio_weight, pids_limit;
+} u;
+
+static const cli_opt_t update_opts[] = {
+  { "resources", "r", CLI_STRING, &u.resources, "path to the file containing the resources to update or '-' to read from the standard input" },
+  { "blkio-weight", NULL, CLI_INT, &u.blkio_weight, "Specifies per cgroup weight, range is from 10 to 1000 (default: 0)" },
+  { "cpu-period", NULL, CLI_STRING, &u.cpu_period, "CPU CFS period to be used for hardcapping (in usecs). 0 to use system default" },
+  { "cpu-quota", NULL, CLI_STRING, &u.cpu_quota, "CPU CFS hardcap limit (in usecs). Allowed cpu time in a given period" },
+  { "cpu-share", NULL, CLI_STRING, &u.cpu_share, "CPU shares (relative weight vs. other containers)" },
+  { "cpu-shares", NULL, CLI_STRING, &u.cpu_share, "same as --cpu-share" },
+  { "cpu-rt-period", NULL, CLI_STRING, &u.cpu_rt_period, "CPU realtime period to be used for hardcapping (in usecs). 0 to use system default" },
+  { "cpu-rt-runtime", NULL, CLI_STRING, &u.cpu_rt_runtime, "CPU realtime hardcap limit (in usecs). Allowed cpu time in a given period" },
+  { "cpuset-cpus", NULL, CLI_STRING, &u.cpuset_cpus, "CPU(s) to use" },
+  { "cpuset-mems", NULL, CLI_STRING, &u.cpuset_mems, "Memory node(s) to use" },
+  { "kernel-memory", NULL, CLI_STRING, &u.kernel_memory, "Kernel memory limit (in bytes); ignored, as in runc" },
+  { "kernel-memory-tcp", NULL, CLI_STRING, &u.kernel_memory_tcp, "Kernel memory limit for tcp buffer (in bytes); ignored, as in runc" },
+  { "memory", NULL, CLI_STRING, &u.memory, "Memory limit (in bytes)" },
+  { "memory-reservation", NULL, CLI_STRING, &u.memory_reservation, "Memory reservation or soft_limit (in bytes)" },
+  { "memory-swap", NULL, CLI_STRING, &u.memory_swap, "Total memory usage (memory + swap); set '-1' to enable unlimited swap" },
+  { "pids-limit", NULL, CLI_INT, &u.pids_limit, "Maximum number of pids allowed in the container (default: 0)" },
+  { "l3-cache-schema", NULL, CLI_STRING, &u.l3_cache_schema, "The string of Intel RDT/CAT L3 cache schema" },
+  { "mem-bw-schema", NULL, CLI_STRING, &u.mem_bw_schema, "The string of Intel RDT/MBA memory bandwidth schema" },
+};
+
+static const char update_help[] =
+  "\nThe accepted format is as follow (unchanged values can be omitted):\n\n"
+  "{\n  \"memory\": {\n    \"limit\": 0,\n    \"reservation\": 0,\n    \"swap\": 0\n  },\n"
+  "  \"cpu\": {\n    \"shares\": 0,\n    \"quota\": 0,\n    \"period\": 0,\n"
+  "    \"realtimeRuntime\": 0,\n    \"realtimePeriod\": 0,\n    \"cpus\": \"\",\n"
+  "    \"mems\": \"\"\n  },\n  \"blockIO\": {\n    \"weight\": 0\n  }\n}\n\n"
+  "Note: if data is to be read from a file or the standard input, all\n"
+  "other options are ignored.\n";
+
+/* Go's strconv error wording for a bad number. */
+static int bad_number (const char *opt, const char *fn, const char *v)
+{
+  return fatal (1, "invalid value for %s: strconv.%s: parsing \"%s\": invalid syntax", opt, fn, v);
+}
+
+static int update_from_flags (ward_resources_t *r, ward_memory_t *m, ward_cpu_t *cpu,
+                              ward_blkio_t *bio)
+{
+  struct { const char *opt, *v; uint64_t *dest; bool *has; } us[] = {
+    { "cpu-period", u.cpu_period, &cpu->period, &cpu->has_period },
+    { "cpu-rt-period", u.cpu_rt_period, &cpu->realtime_period, &cpu->has_realtime_period },
+    { "cpu-share", u.cpu_share, &cpu->shares, &cpu->has_shares },
+  };
+  struct { const char *opt, *v; int64_t *dest; bool *has; } is[] = {
+    { "cpu-quota", u.cpu_quota, &cpu->quota, &cpu->has_quota },
+    { "cpu-rt-runtime", u.cpu_rt_runtime, &cpu->realtime_runtime, &cpu->has_realtime_runtime },
+  };
+  struct { const char *opt, *v; int64_t *dest; bool *has; } ms[] = {
+    { "memory", u.memory, &m->limit, &m->has_limit },
+    { "memory-swap", u.memory_swap, &m->swap, &m->has_swap },
+    { "kernel-memory", u.kernel_memory, &m->kernel, &m->has_kernel },
+    { "kernel-memory-tcp", u.kernel_memory_tcp, &m->kernel_tcp, &m->has_kernel_tcp },
+    { "memory-reservation", u.memory_reservation, &m->reservation, &m->has_reservation },
+  };
+
+  r->memory = m;
+  r->cpu = cpu;
+  r->block_io = bio;
+  if (u.blkio_weight != 0)
+    bio->has_weight = true, bio->weight = (uint16_t) u.blkio_weight;
+  cpu->cpus = (char *) u.cpuset_cpus;
+  cpu->mems = (char *) u.cpuset_mems;
+  for (size_t i = 0; i < ARRAY_SIZE (us); i++)
+    if (us[i].v && *us[i].v)
+      {
+        unsigned long long v;
+        if (ward_parse_u64 (us[i].v, &v) < 0)
+          return bad_number (us[i].opt, "ParseUint", us[i].v);
+        *us[i].dest = v;
+        *us[i].has = true;
+      }
+  for (size_t i = 0; i < ARRAY_SIZE (is); i++)
+    if (is[i].v && *is[i].v)
+      {
+        long long v;
+        if (ward_parse_i64 (is[i].v, &v) < 0)
+          return bad_number (is[i].opt, "ParseInt", is[i].v);
+        *is[i].dest = v;
+        *is[i].has = true;
+      }
+  for (size_t i = 0; i < ARRAY_SIZE (ms); i++)
+    if (ms[i].v && *ms[i].v)
+      {
+        long long v = -1;
+        if (strcmp (ms[i].v, "-1") != 0 && ward_parse_ram_bytes (ms[i].v, &v) < 0)
+          return fatal (1, "invalid value for %s: invalid size: '%s'", ms[i].opt, ms[i].v);
+        *ms[i].dest = v;
+        *ms[i].has = true;
+      }
+  if (u.pids_limit != 0)
+    r->has_pids_limit = true, r->pids_limit = u.pids_limit;
+  return 0;
+}
+
+static int cmd_update (const command_t *c, char **args, int nargs)
+{
+  _cleanup_error_ ward_error_t *err = NULL;
+  ward_resources_t flags = { 0 }, *parsed = NULL;
+  ward_memory_t m = { 0 };
+  ward_cpu_t cpu = { 0 };
+  ward_blkio_t bio = { 0 };
+  int ret;
+
+  if (check_args (c, nargs, 1, 1))
+    return 1;
+  if (u.resources)
+    {
+      _cleanup_free_ char *data = NULL;
+      size_t len = 0;
+      if (strcmp (u.resources, "-") == 0)
+        ret = ward_read_fd (0, &data, &len, 0, "stdin", &err);
+      else
+        ret = ward_read_file_at (AT_FDCWD, u.resources, &data, &len, 0, &err);
+      if (ret < 0)
+        return fail (err);
+      if (ward_resources_parse (data, len, &parsed, &err) < 0)
+        return fail (err);
+    }
+  else if (update_from_flags (&flags, &m, &cpu, &bio))
+    return 1;
+  if (u.l3_cache_schema && *u.l3_cache_schema)
+    {
+      ward_resources_free (parsed);
+      return fatal (1, "Intel RDT/CAT: l3 cache schema is not enabled");
+    }
+  if (u.mem_bw_schema && *u.mem_bw_schema)
+    {
+      ward_resources_free (parsed);
+      return fatal (1, "Intel RDT/MBA: memory bandwidth schema is not enabled");
+    }
+  ret = ward_container_update (g.root, args[0], parsed ? parsed : &flags, &err);
+  ward_resources_free (parsed);
+  if (ret < 0)
+    return fail (err);
+  return 0;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static struct
+{
+  const char *interval;
+  bool stats;
+} ev = { .interval = "5s" };
+
+static const cli_opt_t events_opts[] = {
+  { "interval", NULL, CLI_STRING, &ev.interval, "set the stats collection interval (default: 5s)" },
+  { "stats", NULL, CLI_BOOL, &ev.stats, "display the container's stats then exit" },
+};
+
+/* Go's time.ParseDuration for the units events takes; *ms may be <= 0. */
+static int parse_duration_ms (const char *s, long *ms)
+{
+  double total = 0;
+  bool neg = false;
+  if (*s == '-' || *s == '+')
+    neg = *s++ == '-';
+  if (strcmp (s, "0") == 0)
+    return *ms = 0, 0;
+  if (!*s)
+    return -1;
+  while (*s)
+    {
+      char *end;
+      double v = strtod (s, &end);
+      double unit;
+      if (end == s || *s == '.' + 1)
+        return -1;
+      s = end;
+      if (strncmp (s, "ns", 2) == 0)
+        unit = 1e-6, s += 2;
+      else if (strncmp (s, "us", 2) == 0)
+        unit = 1e-3, s += 2;
+      else if (strncmp (s, "\xc2\xb5s", 3) == 0)
+        unit = 1e-3, s += 3;
+      else if (strncmp (s, "ms", 2) == 0)
+        unit = 1, s += 2;
+      else if (*s == 's')
+        unit = 1000, s++;
+      else if (*s == 'm')
+        unit = 60000, s++;
+      else if (*s == 'h')
+        unit = 3600000, s++;
+      else
+        return -1;
+      total += v * unit;
+    }
+  *ms = (long) (neg ? -total : total);
+  if (!neg && total > 0 && *ms == 0)
+    *ms = 1;
+  return 0;
+}
+
+static int cmd_events (const command_t *c, char **args, int nargs)
+{
+  _cleanup_error_ ward_error_t *err = NULL;
+  long ms = 0;
+
+  if (check_args (c, nargs, 1, 1))
+    return 1;
+  if (parse_duration_ms (ev.interval, &ms) < 0)
+    return usage_error (c, "invalid value \"%s\" for flag -interval: parse error", ev.interval);
+  fflush (stdout);
+  if (ward_container_events (g.root, args[0], ev.stats, ms, STDOUT_FILENO, &err) < 0)
+    return fail (err);
+  return 0;
+}
+
 static int cmd_unimplemented (const command_t *c, char **args, int nargs)
 {
   return fatal (1, "%s: not implemented yet", c->name);
@@ -343,23 +749,31 @@ static int cmd_unimplemented (const command_t *c, char **args, int nargs)
 
 static int cmd_help (const command_t *c, char **args, int nargs);
 
+static const char exec_help[] =
+  "\nWhere \"<container-id>\" is the name for the instance of the container and\n"
+  "\"<command>\" is the command to be executed in the container.\n"
+  "\"<command>\" can't be empty unless a \"-p\" flag provided.\n\n"
+  "EXAMPLE:\nFor example, if the container is configured to run the linux ps command the\n"
+  "following will output a list of processes running in the container:\n\n"
+  "       # ward-runtime exec <container-id> ps\n";
+
 static const command_t commands[] = {
   { "checkpoint", NULL, "[command options] <container-id>", "checkpoint a running container", NULL, 0, cmd_unimplemented },
   { "create", NULL, "[command options] <container-id>", "create a container", create_opts, ARRAY_SIZE (create_opts), cmd_create },
   { "delete", "rm", "[command options] <container-id>", "delete any resources held by the container often used with detached container", delete_opts, ARRAY_SIZE (delete_opts), cmd_delete },
-  { "events", NULL, "[command options] <container-id>", "display container events", NULL, 0, cmd_unimplemented },
-  { "exec", NULL, "[command options] <container-id> <command> [command options]", "execute new process inside the container", NULL, 0, cmd_unimplemented },
+  { "events", NULL, "[command options] <container-id>", "display container events such as OOM notifications, cpu, memory, and IO usage statistics", events_opts, ARRAY_SIZE (events_opts), cmd_events, false, NULL },
+  { "exec", NULL, "[command options] <container-id> <command> [command options]  || -p process.json <container-id>", "execute new process inside the container", exec_opts, ARRAY_SIZE (exec_opts), cmd_exec, true, exec_help },
   { "kill", NULL, "[command options] <container-id> [signal]", "kill sends the specified signal (default: SIGTERM) to the container's init process", kill_opts, ARRAY_SIZE (kill_opts), cmd_kill },
   { "list", "ls", "[command options]", "lists containers started by ward with the given root", list_opts, ARRAY_SIZE (list_opts), cmd_list },
   { "pause", NULL, "<container-id>", "pause suspends all processes inside the container", NULL, 0, cmd_pause },
-  { "ps", NULL, "[command options] <container-id> [ps options]", "ps displays the processes running inside a container", NULL, 0, cmd_unimplemented },
+  { "ps", NULL, "[command options] <container-id> [ps options]", "ps displays the processes running inside a container", ps_opts, ARRAY_SIZE (ps_opts), cmd_ps, true, NULL },
   { "restore", NULL, "[command options] <container-id>", "restore a container from a previous checkpoint", NULL, 0, cmd_unimplemented },
   { "resume", NULL, "<container-id>", "resumes all processes that have been previously paused", NULL, 0, cmd_resume },
   { "run", NULL, "[command options] <container-id>", "create and run a container", run_opts, ARRAY_SIZE (run_opts), cmd_run },
   { "spec", NULL, "[command options]", "create a new specification file", spec_opts, ARRAY_SIZE (spec_opts), cmd_spec },
   { "start", NULL, "<container-id>", "executes the user defined process in a created container", NULL, 0, cmd_start },
   { "state", NULL, "<container-id>", "output the state of a container", NULL, 0, cmd_state },
-  { "update", NULL, "[command options] <container-id>", "update container resource constraints", NULL, 0, cmd_unimplemented },
+  { "update", NULL, "[command options] <container-id>", "update container resource constraints", update_opts, ARRAY_SIZE (update_opts), cmd_update, false, update_help },
   { "features", NULL, "", "show the enabled features", NULL, 0, cmd_features },
   { "help", "h", "[command]", "Shows a list of commands or help for one command", NULL, 0, cmd_help },
 };
@@ -486,12 +900,13 @@ int main (int argc, char **argv)
     return fatal (3, "No help topic for '%s'\n", pos[0]);
   {
     /* -h/--help of every verb, next to the verb's own flags. */
-    cli_opt_t all[16];
+    cli_opt_t all[40];
     size_t n = 0;
     for (size_t i = 0; i < cmd->nopts && n < ARRAY_SIZE (all) - 1; i++)
       all[n++] = cmd->opts[i];
     all[n++] = (cli_opt_t) { "help", "h", CLI_BOOL, &help, "show help" };
-    if (cli_parse (all, n, npos - 1, pos + 1, cmd->run != cmd_unimplemented, &vpos, &nvpos,
+    if (cli_parse (all, n, npos - 1, pos + 1, cmd->run != cmd_unimplemented && !cmd->no_reorder,
+                   &vpos, &nvpos,
                    &errmsg) < 0)
       {
         printf ("Incorrect Usage: %s\n\n", errmsg);

@@ -98,6 +98,24 @@ int cli_parse (const cli_opt_t *opts, size_t nopts, int argc, char **argv, bool 
         }
       if (o->type == CLI_STRING)
         *(const char **) o->dest = value;
+      else if (o->type == CLI_STRING_SLICE)
+        {
+          cli_strv_t *sv = o->dest;
+          sv->v = xrealloc (sv->v, (sv->n + 2) * sizeof (char *));
+          sv->v[sv->n++] = (char *) value;
+          sv->v[sv->n] = NULL;
+        }
+      else if (o->type == CLI_INT)
+        {
+          long long v;
+          if (ward_parse_i64 (value, &v) < 0 || v > 2147483647LL || v < -2147483648LL)
+            {
+              *errmsg = xasprintf ("invalid value \"%s\" for flag -%s: parse error", value, o->name);
+              free (p);
+              return -1;
+            }
+          *(int *) o->dest = (int) v;
+        }
       else
         {
           unsigned long long v;

@@ -13,14 +13,24 @@ typedef enum
   CLI_BOOL,
   CLI_STRING,
   CLI_UINT,
+  CLI_INT,          /* int*, signed (Go's IntFlag) */
+  CLI_STRING_SLICE, /* cli_strv_t*: every occurrence appends (Go's StringSliceFlag) */
 } cli_opt_type_t;
+
+/* The values of a repeated flag, in order; v is NULL-terminated (NULL when
+ * the flag was not given).  The strings are argv's; free v with free(). */
+typedef struct
+{
+  char **v;
+  size_t n;
+} cli_strv_t;
 
 typedef struct
 {
   const char *name;  /* long name */
   const char *alias; /* short name, or NULL */
   cli_opt_type_t type;
-  void *dest;        /* bool*, const char**, int* */
+  void *dest;        /* bool*, const char**, int*, cli_strv_t* */
   const char *help;
 } cli_opt_t;
 

@@ -103,5 +103,36 @@ int main (void)
             "a lone '-' is positional");
     free (pos);
   }
+  {
+    /* exec's flags: repeated -e/-g, signed ints, and no reordering. */
+    static cli_strv_t env, gids;
+    static int limit;
+    static bool tty;
+    static const cli_opt_t eopts[] = {
+      { "env", "e", CLI_STRING_SLICE, &env, NULL },
+      { "additional-gids", "g", CLI_STRING_SLICE, &gids, NULL },
+      { "pids-limit", NULL, CLI_INT, &limit, NULL },
+      { "tty", "t", CLI_BOOL, &tty, NULL },
+    };
+    char *argv[] = { "-e", "A=1", "--env=B=2", "-g", "10", "-t", "--pids-limit", "-1", "ctr",
+                     "ls", "-e", "x", NULL };
+    char *perr = NULL;
+    r = cli_parse (eopts, 4, 12, argv, false, &pos, &n, &perr);
+    tap_ok (r == 0 && env.n == 2 && strcmp (env.v[0], "A=1") == 0 && strcmp (env.v[1], "B=2") == 0
+                && env.v[2] == NULL,
+            "string slice flag collects every occurrence in order");
+    tap_ok (r == 0 && gids.n == 1 && strcmp (gids.v[0], "10") == 0 && tty && limit == -1,
+            "-g, -t and a negative int flag");
+    tap_ok (r == 0 && n == 4 && strcmp (pos[0], "ctr") == 0 && strcmp (pos[2], "-e") == 0,
+            "without reordering the command's own flags stay arguments");
+    free (pos);
+    free (env.v);
+    free (gids.v);
+    char *bad[] = { "--pids-limit", "abc", NULL };
+    r = cli_parse (eopts, 4, 2, bad, false, &pos, &n, &perr);
+    tap_ok (r < 0 && perr && strcmp (perr, "invalid value \"abc\" for flag -pids-limit: parse error") == 0,
+            "bad int worded as runc: %s", perr ? perr : "(none)");
+    free (perr);
+  }
   return tap_done ();
 }

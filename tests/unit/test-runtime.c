@@ -273,6 +273,137 @@ static void test_cloned_binary (int protect_ret, const char *protect_msg)
     }
 }
 
+static ward_process_t *base_process (void)
+{
+  const char *json = "{\"args\":[\"sh\"],\"env\":[\"PATH=/bin\"],\"cwd\":\"/\","
+                     "\"user\":{\"uid\":0,\"gid\":0},\"terminal\":true,"
+                     "\"capabilities\":{\"bounding\":[\"CAP_KILL\"],\"effective\":[\"CAP_KILL\"],"
+                     "\"permitted\":[\"CAP_KILL\"]}}";
+  ward_process_t *p = NULL;
+  ward_error_t *err = NULL;
+  if (ward_process_parse (json, strlen (json), &p, &err) < 0)
+    tap_diag ("parse: %s", err->msg);
+  ward_error_free (&err);
+  return p;
+}
+
+static void test_exec_opts (void)
+{
+  char *args[] = { "ls", "-l", NULL };
+  char *env[] = { "FOO=bar", NULL };
+  char *caps[] = { "CAP_SYS_ADMIN", "CAP_BOGUS", NULL };
+  long long gids[] = { 10, 20 };
+  ward_exec_opts_t o = { .args = args, .args_len = 2, .env = env, .caps = caps, .cwd = "/tmp",
+                         .user = "65534:100", .additional_gids = gids, .additional_gids_len = 2,
+                         .no_new_privs = true };
+  ward_process_t *p = base_process ();
+  ward_error_t *err = NULL;
+
+  tap_ok (p && ward_exec_apply_opts (p, &o, &err) == 0, "exec flags apply to the config process");
+  if (p)
+    {
+      tap_ok (p->args_len == 2 && strcmp (p->args[0], "ls") == 0 && strcmp (p->args[1], "-l") == 0
+                  && p->args[2] == NULL, "args are replaced by CMD");
+      tap_ok (p->env_len == 2 && strcmp (p->env[1], "FOO=bar") == 0, "--env is appended");
+      tap_ok (strcmp (p->cwd, "/tmp") == 0, "--cwd overrides");
+      tap_ok (p->user.uid == 65534 && p->user.gid == 100, "--user uid:gid");
+      tap_ok (p->user.additional_gids_len == 2 && p->user.additional_gids[1] == 20, "-g gids");
+      tap_ok (!p->terminal, "terminal is off without --tty (runc resets it)");
+      tap_ok (p->no_new_privileges, "--no-new-privs");
+      tap_ok (p->capabilities->bounding[1] && strcmp (p->capabilities->bounding[1], "CAP_SYS_ADMIN") == 0
+                  && p->capabilities->bounding[2] == NULL && p->capabilities->ambient
+                  && strcmp (p->capabilities->ambient[0], "CAP_SYS_ADMIN") == 0,
+              "--cap joins bounding and ambient; unknown names are dropped");
+      ward_process_free (p);
+    }
+  ward_error_free (&err);
+
+  p = base_process ();
+  ward_exec_opts_t bad = { .args = args, .args_len = 2, .user = "nobody" };
+  tap_ok (p && ward_exec_apply_opts (p, &bad, &err) < 0 && err
+              && strcmp (err->msg, "parsing nobody as int for uid failed: strconv.Atoi: parsing "
+                                   "\"nobody\": invalid syntax") == 0,
+          "user name refused as runc words it");
+  ward_error_free (&err);
+  ward_process_free (p);
+
+  p = base_process ();
+  ward_exec_opts_t rel = { .args = args, .args_len = 2, .cwd = "tmp" };
+  tap_ok (p && ward_exec_apply_opts (p, &rel, &err) < 0 && err
+              && strcmp (err->msg, "Cwd must be an absolute path") == 0, "relative cwd refused");
+  ward_error_free (&err);
+  ward_process_free (p);
+
+  p = base_process ();
+  long long neg[] = { -1 };
+  ward_exec_opts_t ng = { .args = args, .args_len = 2, .additional_gids = neg, .additional_gids_len = 1 };
+  tap_ok (p && ward_exec_apply_opts (p, &ng, &err) < 0 && err
+              && strcmp (err->msg, "additional-gids must be a positive number -1") == 0,
+          "negative additional gid refused");
+  ward_error_free (&err);
+  ward_process_free (p);
+}
+
+static void test_sizes (void)
+{
+  long long v = 0;
+  tap_ok (ward_parse_ram_bytes ("64m", &v) == 0 && v == 64LL << 20, "64m");
+  tap_ok (ward_parse_ram_bytes ("64MB", &v) == 0 && v == 64LL << 20, "64MB");
+  tap_ok (ward_parse_ram_bytes ("1.5g", &v) == 0 && v == 3LL << 29, "1.5g");
+  tap_ok (ward_parse_ram_bytes ("2 KiB", &v) == 0 && v == 2048, "2 KiB");
+  tap_ok (ward_parse_ram_bytes ("4096", &v) == 0 && v == 4096, "plain bytes");
+  tap_ok (ward_parse_ram_bytes ("abc", &v) < 0, "abc refused");
+  tap_ok (ward_parse_ram_bytes ("-1", &v) < 0, "-1 is the caller's business");
+  tap_ok (ward_parse_ram_bytes ("10x", &v) < 0, "unknown unit refused");
+}
+
+static void test_ps_and_stats (void)
+{
+  const char *ps = "UID        PID  PPID  C STIME TTY          TIME CMD\n"
+                   "root         1     0  0 06:00 ?        00:00:01 /sbin/init\n"
+                   "root       123     1  0 06:00 ?        00:00:00 sleep 1000\n"
+                   "root       456   123  0 06:00 ?        00:00:00 sh\n";
+  pid_t pids[] = { 123, 456 };
+  char *out = NULL;
+  ward_error_t *err = NULL;
+
+  tap_ok (ward_container_ps_filter (ps, pids, 2, &out, &err) == 0, "ps filter");
+  is_text (out, "UID        PID  PPID  C STIME TTY          TIME CMD\n"
+                "root       123     1  0 06:00 ?        00:00:00 sleep 1000\n"
+                "root       456   123  0 06:00 ?        00:00:00 sh\n",
+           "ps table keeps the header and the container's lines");
+  free (out);
+  out = NULL;
+  tap_ok (ward_container_ps_filter ("USER COMMAND\nroot x\n", pids, 2, &out, &err) < 0 && err
+              && strcmp (err->msg, "couldn't find PID field in ps output") == 0,
+          "no PID column: runc's error");
+  ward_error_free (&err);
+  out = ward_container_pids_json (pids, 2);
+  is_text (out, "[123,456]\n", "ps json");
+  free (out);
+  out = ward_container_pids_json (NULL, 0);
+  is_text (out, "null\n", "ps json without pids is null, as Go encodes a nil slice");
+  free (out);
+
+  uint64_t percpu[] = { 10, 20 };
+  ward_stats_view_t v = { .cpu_total = 30, .cpu_kernel = 5, .percpu = percpu, .percpu_len = 2,
+                          .mem_usage = 4096, .mem_max = 8192, .mem_limit = 1 << 20,
+                          .swap_limit = 2 << 20, .pids_current = 2 };
+  out = ward_stats_event_json ("c\"1", &v);
+  is_text (out,
+           "{\"type\":\"stats\",\"id\":\"c\\\"1\",\"data\":{\"cpu\":{\"usage\":{\"total\":30,"
+           "\"percpu\":[10,20],\"kernel\":5,\"user\":0},\"throttling\":{}},\"cpuset\":{"
+           "\"cpu_exclusive\":0,\"mem_hardwall\":0,\"mem_exclusive\":0,\"memory_migrate\":0,"
+           "\"memory_spread_page\":0,\"memory_spread_slab\":0,\"memory_pressure\":0,"
+           "\"sched_load_balance\":0,\"sched_relax_domain_level\":0},\"memory\":{\"usage\":{"
+           "\"limit\":1048576,\"usage\":4096,\"max\":8192,\"failcnt\":0},\"swap\":{\"limit\":2097152,"
+           "\"failcnt\":0},\"kernel\":{\"limit\":0,\"failcnt\":0},\"kernelTCP\":{\"limit\":0,"
+           "\"failcnt\":0}},\"pids\":{\"current\":2},\"blkio\":{},\"hugetlb\":{},\"intel_rdt\":{},"
+           "\"network_interfaces\":null}}",
+           "stats event JSON with runc's keys and omitempty rules");
+  free (out);
+}
+
 int main (int argc, char **argv)
 {
   ward_error_t *perr = NULL;
@@ -288,5 +419,8 @@ int main (int argc, char **argv)
   test_sync ();
   test_hooks ();
   test_state_roundtrip ();
+  test_exec_opts ();
+  test_sizes ();
+  test_ps_and_stats ();
   return tap_done ();
 }
