@@ -449,6 +449,11 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
       ret = ward_seccomp_prepare (c->cfg->linux_->seccomp, NULL, &c->seccomp, err);
       if (ret < 0)
         return ret;
+      /* listenerPath names a socket in the runtime's mount namespace, not
+       * the container's: connect now, the init sends over this socket. */
+      ret = ward_seccomp_prog_connect_listener (c->seccomp, err);
+      if (ret < 0)
+        return ret;
     }
 
   flags = ward_ns_clone_flags (c->cfg);

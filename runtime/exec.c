@@ -709,6 +709,10 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
       ret = ward_seccomp_prepare (e->cfg->linux_->seccomp, NULL, &e->seccomp, err);
       if (ret < 0)
         return ret;
+      /* listenerPath is a host path: connect before entering the container. */
+      ret = ward_seccomp_prog_connect_listener (e->seccomp, err);
+      if (ret < 0)
+        return ret;
       e->state_json = ward_runtime_spec_state (e->st, status);
     }
   ret = ward_runtime_sync_pair (sync, err);

@@ -220,11 +220,14 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
   /* CVE-2024-21626: nothing of the runtime's (cgroup dir fds, the state
    * root) may be reachable while the init works in the container. */
   {
-    int keep[WARD_NS__COUNT + 3];
+    int keep[WARD_NS__COUNT + 4];
     size_t n = 0;
     keep[n++] = in->sync_fd;
     keep[n++] = in->fifo_fd;
     keep[n++] = ward_log_fd ();
+    /* The seccomp agent's socket, connected on the host side. */
+    if (in->seccomp && in->seccomp->listener_fd >= 0)
+      keep[n++] = in->seccomp->listener_fd;
     for (int i = 0; i < WARD_NS__COUNT; i++)
       if (in->ns_fds[i] >= 0)
         keep[n++] = in->ns_fds[i];
