@@ -1,1 +1,56 @@
-# ward-vm: the VMM, virtio devices and guest kernel build
+# ward-vm: the VMM, virtio devices and guest kernel build.
+# A library of its own: ward-runtime does not link the VMM.
+noinst_LIBRARIES += libward-vm.a
+libward_vm_a_SOURCES = \
+	runtime/vm/vm.h runtime/vm/cpu.h runtime/vm/devices.h \
+	runtime/vm/memory.c \
+	runtime/vm/boot.c \
+	runtime/vm/cpu.c \
+	runtime/vm/serial.c \
+	runtime/vm/virtq.c \
+	runtime/vm/virtio_mmio.c \
+	runtime/vm/virtio_console.c \
+	runtime/vm/virtio_vsock.c \
+	runtime/vm/virtio_rng.c \
+	runtime/vm/resources.c \
+	runtime/vm/vmm.c
+WARD_VM_LIBS = libward-vm.a $(WARD_LIBS) -lpthread
+
+noinst_PROGRAMS += runtime/vm/ward-vm-boot-test
+runtime_vm_ward_vm_boot_test_SOURCES = runtime/vm/boot-test.c
+runtime_vm_ward_vm_boot_test_LDADD = $(WARD_VM_LIBS)
+
+EXTRA_DIST += runtime/vm/kernel/guest.config runtime/vm/kernel/build.sh \
+	runtime/vm/test-init.c runtime/vm/boot-test.sh runtime/vm/run-fuzz-vm.sh \
+	runtime/vm/README.md tests/fuzz/fuzz-virtq.c
+
+# tests/unit/local.mk assigns unit_tests after this fragment: register directly
+check_PROGRAMS += tests/unit/test-vm-virtq
+TESTS += tests/unit/test-vm-virtq
+tests_unit_test_vm_virtq_SOURCES = tests/unit/test-vm-virtq.c tests/unit/tap.h
+tests_unit_test_vm_virtq_LDADD = $(WARD_VM_LIBS)
+
+check_PROGRAMS += tests/unit/test-vm-boot
+TESTS += tests/unit/test-vm-boot
+tests_unit_test_vm_boot_SOURCES = tests/unit/test-vm-boot.c tests/unit/tap.h
+tests_unit_test_vm_boot_LDADD = $(WARD_VM_LIBS)
+
+check_PROGRAMS += tests/unit/test-vm-vsock
+TESTS += tests/unit/test-vm-vsock
+tests_unit_test_vm_vsock_SOURCES = tests/unit/test-vm-vsock.c tests/unit/tap.h
+tests_unit_test_vm_vsock_LDADD = $(WARD_VM_LIBS)
+
+# /dev/kvm end to end with a 28-byte guest (skips without a usable KVM)
+check_PROGRAMS += tests/unit/test-vm-kvm
+TESTS += tests/unit/test-vm-kvm
+tests_unit_test_vm_kvm_SOURCES = tests/unit/test-vm-kvm.c tests/unit/tap.h
+tests_unit_test_vm_kvm_LDADD = $(WARD_VM_LIBS)
+
+# The guest kernel is not part of `make all` (minutes of build, cached by
+# hash in /var/cache/ward/kernel): `make vm-kernel` installs it.
+vm-kernel:
+	$(top_srcdir)/runtime/vm/kernel/build.sh --prefix "$(DESTDIR)$(pkglibexecdir)"
+# Boots it in the QEMU test-bed with a marker /init and prints the boot time.
+vm-boot-test: runtime/vm/ward-vm-boot-test
+	$(top_srcdir)/runtime/vm/boot-test.sh runtime/vm/ward-vm-boot-test --quiet --cmdline quiet
+.PHONY: vm-kernel vm-boot-test
