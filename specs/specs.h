@@ -580,4 +580,80 @@ const ward_oci_descriptor_t *ward_oci_index_select (const ward_oci_index_t *idx,
                                                     const char *architecture,
                                                     const char *variant);
 
+/* ---- docker-style container config (container_spec.c, ward-cli) ------- */
+
+typedef struct
+{
+  char *type, *source, *destination; /* "bind", "tmpfs", ... */
+  char **options;                    /* NULL-terminated, may be NULL */
+} ward_cspec_mount_t;
+
+typedef struct
+{
+  char *path;  /* in the container */
+  char type;   /* 'c' or 'b' */
+  int64_t major, minor;
+  uint32_t file_mode;
+  char *access; /* "rwm" subset */
+} ward_cspec_device_t;
+
+/* What `ward run/create` decided, already resolved to ids and numbers (the
+ * caller reads /etc/passwd in the rootfs and stats devices: this module
+ * touches no system state). */
+typedef struct
+{
+  const char *id;            /* 64 hex; the hostname is its first 12 */
+  const char *rootfs;        /* root.path, absolute or relative to the bundle */
+  const char *hostname;      /* --hostname, NULL = id[0..12] */
+  char **entrypoint;         /* --entrypoint split (NULL-terminated); NULL = the image's */
+  bool has_entrypoint;
+  char **cmd;                /* the args after IMAGE; NULL or empty = the image's Cmd */
+  char **env;                /* -e/--env-file "K=V", NULL-terminated or NULL */
+  const char *workdir;       /* -w, NULL = image WorkingDir, else "/" */
+  uint32_t uid, gid;         /* resolved user (image User or -u) */
+  uint32_t *gids; size_t gids_len; /* supplementary groups (and --group-add) */
+  bool tty, open_stdin;
+  bool host_network;         /* --network host; else a new, empty netns */
+  int64_t memory, memory_swap; /* bytes; 0 = unset; swap -1 = unlimited */
+  int64_t nano_cpus;         /* --cpus * 1e9 */
+  uint64_t cpu_shares;
+  int64_t pids_limit;        /* 0 = unset */
+  int64_t shm_size;          /* bytes; 0 = 64 MiB */
+  bool read_only, privileged, no_new_privileges;
+  char **cap_add, **cap_drop; /* names with or without CAP_, "ALL" allowed */
+  const char *seccomp_json;  /* the profile text; NULL = unconfined */
+  ward_rlimit_t *rlimits; size_t rlimits_len; /* --ulimit (type "RLIMIT_NOFILE") */
+  ward_cspec_mount_t *mounts; size_t mounts_len; /* -v, --mount, --tmpfs */
+  ward_cspec_device_t *devices; size_t devices_len;
+  ward_kv_t *sysctls; size_t sysctls_len;
+  const char *hostname_path, *hosts_path, *resolv_conf_path; /* bind sources, NULL = none */
+  const char *cgroups_path;  /* NULL = none */
+  uint64_t cap_bounding;     /* caps the caller may grant (its CapBnd); 0 = all known */
+} ward_container_spec_opts_t;
+
+/* docker's default capability set (14 names, CAP_ prefixed), NULL-terminated. */
+extern const char *const ward_container_default_caps[];
+
+/* The effective capability list for the flags (privileged: every cap the
+ * table knows); malloc'd NULL-terminated vector.  Unknown names fail. */
+int ward_container_caps (bool privileged, char **cap_add, char **cap_drop, char ***out,
+                         ward_error_t **err);
+/* Same, limited to the caps set in bounding (0 = no limit): --privileged
+ * and --cap-add ALL give what the caller has, as docker does. */
+int ward_container_caps_bounded (bool privileged, char **cap_add, char **cap_drop,
+                                 uint64_t bounding, char ***out, ward_error_t **err);
+
+/* The process args docker would run: entrypoint + cmd with docker's rules
+ * (--entrypoint drops the image Cmd).  -EINVAL "No command specified" when
+ * empty. */
+int ward_container_args (const ward_container_spec_opts_t *o, const ward_oci_image_config_t *img,
+                         char ***out, ward_error_t **err);
+
+/* config.json text (malloc'd) for the container: the default spec, the
+ * image config (img may be NULL) and the flags, validated by
+ * ward_config_parse before it is returned. */
+int ward_container_spec_build (const ward_container_spec_opts_t *o,
+                               const ward_oci_image_config_t *img, char **json_out,
+                               ward_error_t **err);
+
 #endif

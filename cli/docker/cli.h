@@ -1,0 +1,58 @@
+/* cli/docker internals shared by the verb files: docker-shaped error
+ * output, the global flags, argv helpers.  Not a library interface. */
+#ifndef WARD_CLI_DOCKER_CLI_H
+#define WARD_CLI_DOCKER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli/docker/flags.h"
+#include "cli/docker/template.h"
+#include "common/error.h"
+#include "image/image.h"
+#include "runtime/manager/manager.h"
+
+struct json_object;
+
+extern const char *ward_cli_root; /* --root, or NULL for the default */
+extern const char *ward_cli_verb; /* the verb being run, for messages */
+
+#define _cleanup_flags_ __attribute__ ((cleanup (ward_flags_free)))
+#define _cleanup_tmpl_ __attribute__ ((cleanup (ward_tmpl_clear)))
+
+/* docker's two error shapes: run/create ("ward: X\nSee 'ward run --help'.")
+ * and the rest ("X"); returns code. */
+int ward_cli_fail (int code, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+/* "Error response from daemon: <e->msg>" */
+int ward_cli_fail_err (int code, ward_error_t *e);
+int ward_cli_usage_error (ward_flags_t *f, const char *usage);
+int ward_cli_open_mgr (ward_mgr_t **m);
+int ward_cli_open_store (ward_store_t **s);
+void ward_cli_strv_append (char ***v, const char *s);
+/* Appends s (taken) to a NULL-terminated vector of *n entries. */
+void ward_cli_strv_push (char ***v, size_t *n, char *s);
+/* Flags of a verb that takes at least min_args positionals; 0 ok, -1 after
+ * --help, else the exit code. */
+int ward_cli_parse_simple (int argc, char **argv, const ward_flag_def_t *defs, ward_flags_t *f,
+                           size_t min_args, const char *usage);
+
+#define SIMPLE_PARSE(defs, min, usage)                                                             \
+  _cleanup_flags_ ward_flags_t f;                                                                                \
+  int pr = ward_cli_parse_simple (argc, argv, defs, &f, min, usage);                                        \
+  if (pr != 0)                                                                                     \
+    {                                                                                              \
+      ward_flags_free (&f);                                                                        \
+      return pr < 0 ? 0 : pr;                                                                      \
+    }
+
+/* images.c */
+struct json_object *ward_cli_image_inspect_json (const char *name);
+int ward_cli_cmd_pull (int argc, char **argv);
+int ward_cli_cmd_images (int argc, char **argv);
+int ward_cli_cmd_rmi (int argc, char **argv);
+int ward_cli_cmd_tag (int argc, char **argv);
+int ward_cli_cmd_load (int argc, char **argv);
+int ward_cli_cmd_save (int argc, char **argv);
+int ward_cli_cmd_import_default (int argc, char **argv);
+
+#endif
