@@ -6,7 +6,7 @@ libward_a_SOURCES += \
 	cgroups/v2.c \
 	cgroups/devices_ebpf.c
 
-# Registered directly: tests/unit/local.mk (included last) assigns unit_tests with '='.
+# Unit test (TAP, tests/unit/tap.h).
 TESTS += tests/unit/test-cgroups
 check_PROGRAMS += tests/unit/test-cgroups
 tests_unit_test_cgroups_SOURCES = tests/unit/test-cgroups.c tests/unit/tap.h

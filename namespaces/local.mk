@@ -12,8 +12,7 @@ libward_a_SOURCES += \
 	namespaces/idmap.c \
 	namespaces/copyup.c
 
-# tests/unit/local.mk sets unit_tests with '=' after this fragment is
-# included, so the test registers itself on TESTS/check_PROGRAMS directly.
+# Unit test (TAP, tests/unit/tap.h).
 check_PROGRAMS += tests/unit/test-namespaces
 TESTS += tests/unit/test-namespaces
 tests_unit_test_namespaces_SOURCES = tests/unit/test-namespaces.c tests/unit/tap.h

@@ -12,7 +12,7 @@ libward_net_a_SOURCES += \
 	network/attach.c \
 	network/cni.c
 
-# Registered directly: tests/unit/local.mk (included last) assigns unit_tests with '='.
+# Unit test (TAP, tests/unit/tap.h).
 TESTS += tests/unit/test-network
 check_PROGRAMS += tests/unit/test-network
 tests_unit_test_network_SOURCES = tests/unit/test-network.c tests/unit/tap.h

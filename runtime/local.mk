@@ -16,8 +16,7 @@ libward_a_SOURCES += \
 	runtime/update.c \
 	runtime/events.c
 
-# tests/unit/local.mk assigns unit_tests with '=' after this fragment:
-# register directly.
+# Unit tests (TAP, tests/unit/tap.h).
 check_PROGRAMS += tests/unit/test-runtime
 TESTS += tests/unit/test-runtime
 tests_unit_test_runtime_SOURCES = tests/unit/test-runtime.c tests/unit/tap.h

@@ -5,8 +5,7 @@ libward_a_SOURCES += \
 	runtime/seccomp.c runtime/seccomp.h
 EXTRA_DIST += specs/seccomp-default.json
 
-# Added to TESTS/check_PROGRAMS directly: tests/unit/local.mk (which sets
-# unit_tests with '=') is included after this fragment.
+# Unit tests (TAP, tests/unit/tap.h).
 process_unit_tests = tests/unit/test-process tests/unit/test-seccomp
 check_PROGRAMS += $(process_unit_tests)
 TESTS += $(process_unit_tests)

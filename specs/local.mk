@@ -15,7 +15,7 @@ libward_a_SOURCES += \
 	specs/state.c \
 	specs/features.c
 
-# Registered directly: tests/unit/local.mk (included last) assigns unit_tests with '='.
+# Unit test (TAP, tests/unit/tap.h).
 TESTS += tests/unit/test-specs
 check_PROGRAMS += tests/unit/test-specs
 tests_unit_test_specs_SOURCES = tests/unit/test-specs.c tests/unit/tap.h

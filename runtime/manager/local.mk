@@ -15,7 +15,7 @@ libward_a_SOURCES += specs/container_spec.c
 AM_CPPFLAGS += -DWARD_PKGDATADIR='"$(pkgdatadir)"' -DWARD_SRCDIR='"$(abs_top_srcdir)"'
 dist_pkgdata_DATA = specs/seccomp-default.json
 
-# tests/unit/local.mk assigns unit_tests after this fragment: register directly.
+# Unit test (TAP, tests/unit/tap.h).
 check_PROGRAMS += tests/unit/test-manager
 TESTS += tests/unit/test-manager
 tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/unit/tap.h \

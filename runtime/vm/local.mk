@@ -24,7 +24,7 @@ EXTRA_DIST += runtime/vm/kernel/guest.config runtime/vm/kernel/build.sh \
 	runtime/vm/test-init.c runtime/vm/boot-test.sh runtime/vm/run-fuzz-vm.sh \
 	runtime/vm/README.md tests/fuzz/fuzz-virtq.c
 
-# tests/unit/local.mk assigns unit_tests after this fragment: register directly
+# Unit tests (TAP, tests/unit/tap.h).
 check_PROGRAMS += tests/unit/test-vm-virtq
 TESTS += tests/unit/test-vm-virtq
 tests_unit_test_vm_virtq_SOURCES = tests/unit/test-vm-virtq.c tests/unit/tap.h
