@@ -239,6 +239,12 @@ int ward_ns_mount_cgroup (const ward_rootfs_opts_t *opts, int rootfs_fd, const w
                           const ward_mount_options_t *mo, ward_error_t **err)
 {
   struct statfs sf;
+  if (opts->before_cgroup_mount)
+    {
+      int ret = opts->before_cgroup_mount (opts->before_cgroup_mount_data, err);
+      if (ret < 0)
+        return ret;
+    }
   if (statfs (HOST_CGROUP_ROOT, &sf) < 0)
     return ward_error_set (err, errno, "statfs '%s'", HOST_CGROUP_ROOT);
   if ((unsigned long) sf.f_type == (unsigned long) CGROUP2_SUPER_MAGIC)

@@ -69,6 +69,12 @@ typedef struct
    * ward_ns_prepare_idmapped_mounts (moved onto the target instead of
    * mounting), or -1.  May be NULL. */
   const int *mount_fds;
+  /* Called before a "cgroup" mount looks up our own cgroup in
+   * /proc/self/cgroup: on v1/hybrid the parent moves the init into the
+   * container's cgroups while the init mounts, and the runtime waits for
+   * that here. May be NULL. */
+  int (*before_cgroup_mount) (void *data, ward_error_t **err);
+  void *before_cgroup_mount_data;
 } ward_rootfs_opts_t;
 
 /* In the parent, before clone (the init inherits the fds): for every bind

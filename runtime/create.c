@@ -265,12 +265,33 @@ static int run_parent_hooks (container_t *c, ward_error_t **err)
   return ward_runtime_sync_send (c->sync_fd, WARD_SYNC_HOOKS_DONE, state, strlen (state), -1, err);
 }
 
+static bool has_cgroup_mount (const ward_config_t *cfg)
+{
+  for (size_t i = 0; i < cfg->mounts_len; i++)
+    if (cfg->mounts[i].type && strcmp (cfg->mounts[i].type, "cgroup") == 0)
+      return true;
+  return false;
+}
+
 static int enter_cgroup (container_t *c, bool notify, ward_error_t **err)
 {
+  ward_error_t *send_err = NULL;
   int ret = ward_cgroup_enter (c->cg, c->pid, err);
   if (ret < 0 || !notify)
     return ret;
-  return ward_runtime_sync_send (c->sync_fd, WARD_SYNC_CGROUP_DONE, NULL, 0, -1, err);
+  ret = ward_runtime_sync_send (c->sync_fd, WARD_SYNC_CGROUP_DONE, NULL, 0, -1, &send_err);
+  /* The init may have failed before it needed the message: its own error
+   * is waiting on the socket and says more than EPIPE does. */
+  if (ret == -EPIPE || ret == -ECONNRESET)
+    {
+      ward_error_free (&send_err);
+      return 0;
+    }
+  if (ret < 0 && err && *err == NULL)
+    *err = send_err;
+  else
+    ward_error_free (&send_err);
+  return ret;
 }
 
 /* The init forked the real one (pid namespace joined or made after setns):
@@ -464,8 +485,9 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   /* Joining or (after joining) creating a pid namespace takes a second
    * fork in the init: setns/unshare move only its children there. */
   bool fork_init = joins && (c->ns_fds[WARD_NS_PID] >= 0 || (flags & CLONE_NEWPID));
-  /* Without CLONE_INTO_CGROUP the cgroup ns must wait for cgroup.procs. */
-  bool wait_cgroup = cgfd < 0 && (flags & CLONE_NEWCGROUP);
+  /* Without CLONE_INTO_CGROUP, a cgroup ns and a "cgroup" mount must wait
+   * for cgroup.procs: both take the cgroup the init is in at that moment. */
+  bool wait_cgroup = cgfd < 0 && ((flags & CLONE_NEWCGROUP) || has_cgroup_mount (c->cfg));
   if (wait_cgroup)
     clone_flags &= ~(unsigned long) CLONE_NEWCGROUP;
 

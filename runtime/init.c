@@ -29,6 +29,7 @@ typedef struct
 {
   const ward_runtime_init_t *in;
   char *state_json; /* from the parent, for createContainer/startContainer hooks */
+  bool cgroup_ready; /* the parent has put us in the container's cgroups */
 } init_ctx_t;
 
 /* Set once exec.fifo is written: `create` is gone, errors are only logged. */
@@ -53,11 +54,27 @@ static int apply_sysctl (const ward_config_t *cfg, ward_error_t **err)
   return ward_sysctl_apply (cfg, err);
 }
 
+/* Consumes the parent's "cgroup entered" message once, wherever the init
+ * first needs it (cgroup ns, cgroup mount, or at the latest before the
+ * hooks' exchange, which must not find it in the way). */
+static int await_cgroup (void *data, ward_error_t **err)
+{
+  init_ctx_t *ctx = data;
+  if (ctx->cgroup_ready)
+    return 0;
+  ctx->cgroup_ready = true;
+  return ward_runtime_sync_expect (ctx->in->sync_fd, WARD_SYNC_CGROUP_DONE, NULL, err);
+}
+
 static int before_pivot (void *data, ward_error_t **err)
 {
   init_ctx_t *ctx = data;
   const ward_config_t *cfg = ctx->in->config;
   int ret;
+
+  ret = await_cgroup (ctx, err);
+  if (ret < 0)
+    return ret;
 
   if (!ctx->in->parent_hooks)
     return apply_sysctl (cfg, err);
@@ -200,7 +217,7 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
 {
   _cleanup_error_ ward_error_t *err = NULL;
   const ward_config_t *cfg = in->config;
-  init_ctx_t ctx = { .in = in };
+  init_ctx_t ctx = { .in = in, .cgroup_ready = !in->wait_cgroup };
   ward_process_t proc = *cfg->process;
   int ns_fds[WARD_NS__COUNT];
   sigset_t none;
@@ -290,8 +307,7 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     }
   /* A cgroup namespace is rooted at the cgroup we are in when it is made:
    * on v1/hybrid that is only the container's after the parent moved us. */
-  if (in->wait_cgroup
-      && ward_runtime_sync_expect (in->sync_fd, WARD_SYNC_CGROUP_DONE, NULL, &err) < 0)
+  if ((in->unshare_flags & CLONE_NEWCGROUP) && await_cgroup (&ctx, &err) < 0)
     init_fail (in, err);
   if ((in->unshare_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
     {
@@ -310,8 +326,10 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     .in_user_ns = in->new_userns || in->ns_fds[WARD_NS_USER] >= 0,
     .before_pivot = before_pivot,
     .before_pivot_data = &ctx,
+    .before_cgroup_mount = await_cgroup,
+    .before_cgroup_mount_data = &ctx,
   };
-  if (ward_rootfs_setup (&ro, &err) < 0)
+  if (ward_rootfs_setup (&ro, &err) < 0 || await_cgroup (&ctx, &err) < 0)
     init_fail (in, err);
   /* runc creates a missing cwd (as root, before the user switch); we are
    * inside the new root now, so the path cannot leave it.  A read-only

@@ -25,6 +25,18 @@ teardown() {
   grep -qx "$(ctr_pid)" "/sys/fs/cgroup/memory$CG/cgroup.procs" || fail "init not in memory$CG"
 }
 
+# The cgroup mount shows the container's own cgroup, not the caller's: on
+# v1 the init must already be in its cgroups when it mounts /sys/fs/cgroup.
+@test "cgroup v1: the container's cgroup mount shows its own limits" {
+  grep -q '"cgroup"' "$BUNDLE/config.json" || fail "the default spec has no cgroup mount"
+  update_config '.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 77}'
+  set_cmd 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max'
+  run_ctr
+  assert_success
+  assert_line 67108864
+  assert_line 77
+}
+
 @test "cgroup v1: memory reservation and swap" {
   [[ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]] || skip "no swap accounting (memory.memsw.* missing)"
   update_config '.linux.resources.memory = {"limit": 67108864, "reservation": 33554432, "swap": 134217728}'
