@@ -44,6 +44,7 @@ typedef struct
   int ns_fds[WARD_NS__COUNT];
   ward_cgroup_t *cg;
   ward_seccomp_prog_t *seccomp;
+  int *mount_fds; /* idmapped mount clones made on the host side, or NULL */
   pid_t pid;
   ward_runtime_state_t *st;
   bool state_dir_made, done;
@@ -91,6 +92,9 @@ static void container_release (container_t *c)
   ward_ns_close_fds (c->ns_fds);
   if (c->cg)
     ward_cgroup_free (c->cg);
+  if (c->mount_fds)
+    ward_ns_close_mount_fds (c->mount_fds, c->cfg ? c->cfg->mounts_len : 0);
+  c->mount_fds = NULL;
   if (c->cfg)
     ward_config_free (c->cfg);
   if (c->seccomp)
@@ -477,6 +481,12 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
         return ret;
     }
 
+  /* Inside a user namespace the kernel refuses to idmap a host
+   * filesystem: idmapped bind mounts are cloned here, on the host side. */
+  ret = ward_ns_prepare_idmapped_mounts (c->cfg, c->bundle, &c->mount_fds, err);
+  if (ret < 0)
+    return ret;
+
   flags = ward_ns_clone_flags (c->cfg);
   new_userns = (flags & CLONE_NEWUSER) != 0;
   /* Namespaces joined by path must be entered before new ones are made
@@ -512,6 +522,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   in.want_terminal = c->cfg->process->terminal;
   in.listen_fds = listen;
   in.seccomp = c->seccomp;
+  in.mount_fds = c->mount_fds;
   in.close_early = close_early;
   in.close_early_len = ARRAY_SIZE (close_early);
 

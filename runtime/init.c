@@ -237,7 +237,7 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
   /* CVE-2024-21626: nothing of the runtime's (cgroup dir fds, the state
    * root) may be reachable while the init works in the container. */
   {
-    int keep[WARD_NS__COUNT + 4];
+    _cleanup_free_ int *keep = xmalloc ((WARD_NS__COUNT + 4 + cfg->mounts_len) * sizeof (int));
     size_t n = 0;
     keep[n++] = in->sync_fd;
     keep[n++] = in->fifo_fd;
@@ -248,6 +248,9 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     for (int i = 0; i < WARD_NS__COUNT; i++)
       if (in->ns_fds[i] >= 0)
         keep[n++] = in->ns_fds[i];
+    for (size_t i = 0; in->mount_fds && i < cfg->mounts_len; i++)
+      if (in->mount_fds[i] >= 0)
+        keep[n++] = in->mount_fds[i];
     if (ward_process_close_fds (in->opts->preserve_fds + in->listen_fds, keep, n, &err) < 0)
       init_fail (in, err);
   }
@@ -326,6 +329,7 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     .in_user_ns = in->new_userns || in->ns_fds[WARD_NS_USER] >= 0,
     .before_pivot = before_pivot,
     .before_pivot_data = &ctx,
+    .mount_fds = in->mount_fds,
     .before_cgroup_mount = await_cgroup,
     .before_cgroup_mount_data = &ctx,
   };

@@ -130,6 +130,7 @@ typedef struct
   bool want_terminal;
   int listen_fds;
   const ward_seccomp_prog_t *seccomp; /* compiled by the parent, or NULL */
+  const int *mount_fds;   /* per config.mounts index: idmapped clone or -1; NULL when none */
   const int *close_early; /* parent-only fds (lock, dirs) */
   size_t close_early_len;
 } ward_runtime_init_t;

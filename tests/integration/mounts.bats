@@ -237,3 +237,25 @@ add_mount() { # JSON object
   assert_failure
   [[ ! -e $WARD_ROOT/$ID ]] || fail "state dir left after a failed create"
 }
+
+# In a user namespace only the host side may idmap a host filesystem: the
+# runtime clones the mount before it enters the namespace.
+@test "mounts: an idmapped bind mount in a user namespace shows host root's files as root" {
+  requires userns
+  is_ward || skip "runc 1.1.5 has no idmapped mounts"
+  local d=$WARD_TMP/idmap-src
+  mkdir -p "$d"
+  echo x >"$d/f"
+  chown 0:0 "$d/f"
+  update_config '.linux.namespaces += [{"type":"user"}]
+    | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+  update_config ".mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$d\", \"options\": [\"rbind\", \"idmap\"]},
+                             {\"destination\": \"/home\", \"type\": \"bind\", \"source\": \"$d\", \"options\": [\"rbind\"]}]"
+  set_cmd 'stat -c "idm %u %g" /mnt/f; stat -c "plain %u %g" /home/f'
+  run_ctr
+  assert_success
+  assert_line "idm 0 0"
+  # Without the idmap the host's root is outside the mapping: the overflow id.
+  assert_line "plain 65534 65534"
+}
