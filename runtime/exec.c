@@ -765,12 +765,15 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
         ward_debug ("exec: %s", ignored->msg);
       ward_error_free (&ignored);
     }
+  /* The process is cloned and in its cgroup: kill, delete and resume must
+   * not wait for us from here on.  With --ignore-paused the process stays
+   * frozen until `resume`, which needs this lock (runc's exec holds no
+   * cross-process lock at all). */
+  close (e->lockfd);
+  e->lockfd = -1;
   ret = wait_exec (o, e, err);
   if (ret < 0)
     return ret;
-  /* kill and delete must not wait for us while the process runs. */
-  close (e->lockfd);
-  e->lockfd = -1;
   if (o->pid_file)
     {
       ret = write_pid_file (o->pid_file, e->child, err);

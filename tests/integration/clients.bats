@@ -137,3 +137,96 @@ EOT
   umount -R "$c/state" 2>/dev/null || true
   rm -rf "$c" 2>/dev/null || true
 }
+
+# podman_env: sets PM (the podman command with private dirs and the wrapper)
+# and imports the image as localhost/wardbox:latest.
+podman_env() {
+  local p layer
+  p=$(mktemp -d /tmp/wpod.XXXXXX)
+  echo "$p" >>"$WARD_TMP/podman-dirs"
+  printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n' \
+    >"$p/containers.conf"
+  export CONTAINERS_CONF=$p/containers.conf
+  PM=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$WRAPPER"
+      --cgroup-manager cgroupfs --events-backend file --tmpdir "$p/tmp")
+  PM_DIR=$p
+  layer=$IMG/blobs/sha256/$(jq -r '.layers[0].digest' "$IMG/blobs/sha256/$(jq -r '.manifests[0].digest' "$IMG/index.json" | cut -d: -f2)" | cut -d: -f2)
+  run timeout 120 "${PM[@]}" import --change 'ENV=PATH=/bin' "$layer" localhost/wardbox:latest
+  assert_success
+}
+
+@test "clients: podman exec into a podman run -d container" {
+  requires podman
+  make_image
+  podman_env
+  run timeout 120 "${PM[@]}" run -d --network none --name "pmx-$ID" localhost/wardbox:latest sleep 100
+  assert_success
+  run timeout 60 "${PM[@]}" exec "pmx-$ID" sh -c 'echo in-exec; cat /proc/1/cmdline | tr "\0" " "; echo; exit 3'
+  assert_equal "$status" 3
+  assert_line in-exec
+  assert_line "sleep 100 "
+  run timeout 60 "${PM[@]}" exec "pmx-$ID" true
+  assert_success
+  assert_runtime_ran
+  grep -qE '(^| )exec( |$)' "$CALLS" || fail "the client never called '$RUNTIME exec': $(cat "$CALLS")"
+  run timeout 60 "${PM[@]}" rm -f -t 0 "pmx-$ID"
+  assert_success
+  run "${PM[@]}" ps -a -q
+  assert_output ""
+  "${PM[@]}" system reset -f >/dev/null 2>&1 || true
+  rm -rf "$PM_DIR" 2>/dev/null || true
+}
+
+@test "clients: ctr task exec into a running ctr task" {
+  requires containerd
+  make_image
+  local c=$WARD_TMP/containerd
+  mkdir -p "$c"
+  cat >"$c/config.toml" <<EOT
+version = 2
+root = "$c/root"
+state = "$c/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$c/sock"
+[ttrpc]
+  address = "$c/sock.ttrpc"
+[debug]
+  address = "$c/debug.sock"
+EOT
+  containerd --config "$c/config.toml" >"$c/log" 2>&1 &
+  CTRD_PID=$!
+  local i
+  for i in $(seq 100); do [[ -S $c/sock ]] && break; sleep 0.1; done
+  [[ -S $c/sock ]] || fail "containerd did not start: $(tail -5 "$c/log")"
+  local ctr=(ctr --address "$c/sock" --namespace wardtest)
+  run timeout 60 "${ctr[@]}" images import --snapshotter native "$IMG.tar"
+  assert_success
+  run timeout 120 "${ctr[@]}" run -d --snapshotter native --runc-binary "$WRAPPER" \
+    docker.io/library/wardbox:latest "ctrx-$ID" sleep 100
+  assert_success
+  run timeout 60 "${ctr[@]}" task exec --exec-id "x1-$$" "ctrx-$ID" sh -c 'echo in-exec; id -u; exit 3'
+  assert_equal "$status" 3
+  assert_line in-exec
+  assert_line 0
+  run timeout 60 "${ctr[@]}" task exec --exec-id "x2-$$" "ctrx-$ID" true
+  assert_success
+  assert_runtime_ran
+  grep -qE '(^| )exec( |$)' "$CALLS" || fail "the client never called '$RUNTIME exec': $(cat "$CALLS")"
+  run timeout 30 "${ctr[@]}" task kill -s SIGKILL "ctrx-$ID"
+  assert_success
+  for i in $(seq 50); do
+    "${ctr[@]}" task ls 2>/dev/null | grep -q "ctrx-$ID.*RUNNING" || break
+    sleep 0.1
+  done
+  run timeout 30 "${ctr[@]}" task rm -f "ctrx-$ID"
+  assert_success
+  run timeout 30 "${ctr[@]}" containers rm "ctrx-$ID"
+  assert_success
+  run timeout 30 "${ctr[@]}" containers ls -q
+  assert_output ""
+  kill "$CTRD_PID"; wait "$CTRD_PID" 2>/dev/null || true
+  CTRD_PID=
+  umount -R "$c/state" 2>/dev/null || true
+  rm -rf "$c" 2>/dev/null || true
+}
