@@ -227,27 +227,6 @@ static int listen_fds_count (void)
   return (int) n;
 }
 
-static pid_t clone_init (container_t *c, unsigned long flags, int cgfd, ward_error_t **err)
-{
-  struct clone_args args = {
-    .flags = flags | CLONE_PIDFD,
-    .pidfd = (uint64_t) (uintptr_t) &c->pidfd,
-    .exit_signal = SIGCHLD,
-  };
-  pid_t pid;
-
-  if (cgfd >= 0)
-    {
-      args.flags |= CLONE_INTO_CGROUP;
-      args.cgroup = (uint64_t) cgfd;
-    }
-  pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
-  if (pid < 0)
-    return ward_error_set (err, errno, "clone3 container init (flags 0x%llx)",
-                           (unsigned long long) args.flags);
-  return pid;
-}
-
 static int run_parent_hooks (container_t *c, ward_error_t **err)
 {
   const ward_hooks_t *h = c->cfg->hooks;
@@ -526,7 +505,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   in.close_early = close_early;
   in.close_early_len = ARRAY_SIZE (close_early);
 
-  c->pid = clone_init (c, clone_flags, cgfd, err);
+  c->pid = ward_runtime_clone3 (clone_flags, cgfd, &c->pidfd, "container init", err);
   if (c->pid < 0)
     {
       close (sync[1]);

@@ -566,25 +566,6 @@ static int prepare_process (const ward_exec_opts_t *o, exec_t *e, ward_error_t *
   return ward_exec_apply_opts (e->proc, o, err);
 }
 
-static pid_t clone_child (exec_t *e, int cgfd, ward_error_t **err)
-{
-  struct clone_args args = {
-    .flags = CLONE_PIDFD,
-    .pidfd = (uint64_t) (uintptr_t) &e->child_pidfd,
-    .exit_signal = SIGCHLD,
-  };
-  pid_t pid;
-  if (cgfd >= 0)
-    {
-      args.flags |= CLONE_INTO_CGROUP;
-      args.cgroup = (uint64_t) cgfd;
-    }
-  pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
-  if (pid < 0)
-    return ward_error_set (err, errno, "clone3 exec process");
-  return pid;
-}
-
 /* The child's verdict: EOF is a successful execve (the socket is
  * close-on-exec); an error message is its failure. */
 static int wait_exec (const ward_exec_opts_t *o, exec_t *e, ward_error_t **err)
@@ -745,7 +726,7 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
     .state_json = e->state_json,
     .close_early = { e->rootfd, e->dirfd, e->lockfd },
   };
-  e->child = clone_child (e, cgfd, err);
+  e->child = ward_runtime_clone3 (0, cgfd, &e->child_pidfd, "exec process", err);
   if (e->child == 0)
     child_main (&x);
   close (sync[1]);

@@ -93,6 +93,13 @@ enum
 
 /* SOCK_SEQPACKET pair: one message per packet, EOF when the peer is gone. */
 int ward_runtime_sync_pair (int fds[2], ward_error_t **err);
+
+/* clone3() with CLONE_PIDFD (the pidfd goes to *pidfd) and, when cgfd >= 0,
+ * CLONE_INTO_CGROUP: the child starts in its cgroup without a cgroup.procs
+ * write.  Returns 0 in the child, the pid in the parent, or a negative
+ * errno with *err naming `what`. */
+pid_t ward_runtime_clone3 (unsigned long flags, int cgfd, int *pidfd, const char *what,
+                           ward_error_t **err);
 int ward_runtime_sync_send (int fd, int type, const void *data, size_t len, int pass_fd,
                             ward_error_t **err);
 /* *data is NUL-terminated (may be NULL); *fd_out -1 unless an fd came.

@@ -35,26 +35,6 @@ int ward_runtime_pidfd (const ward_runtime_state_t *st, ward_error_t **err)
   return TAKE_FD (fd);
 }
 
-static int open_existing (const char *root, const char *id, int *rootfd, int *dirfd, int *lockfd,
-                          ward_runtime_state_t **st, ward_error_t **err)
-{
-  int ret;
-  if (!ward_container_id_valid (id))
-    return ward_error_set_ret (err, -EINVAL, 0, "invalid container ID format");
-  ret = ward_runtime_root_open (root, false, rootfd, err);
-  if (ret == -ENOENT)
-    {
-      ward_error_free (err);
-      return ward_error_set_ret (err, -ENOENT, 0, "container does not exist");
-    }
-  if (ret < 0)
-    return ret;
-  ret = ward_runtime_state_open (*rootfd, id, dirfd, lockfd, err);
-  if (ret < 0)
-    return ret;
-  return ward_runtime_state_read (*dirfd, st, err);
-}
-
 static int kill_cgroup (const ward_runtime_state_t *st, int signo, ward_error_t **err)
 {
   _cleanup_cgroup_ ward_cgroup_t *cg = NULL;
@@ -77,7 +57,7 @@ int ward_container_kill (const char *root, const char *id, int signo, bool all,
   _cleanup_rtstate_ ward_runtime_state_t *st = NULL;
   int ret;
 
-  ret = open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
+  ret = ward_runtime_open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
   if (ret < 0)
     return ret;
   if (all)
@@ -104,7 +84,7 @@ static int set_frozen (const char *root, const char *id, bool frozen, ward_error
   const char *status;
   int ret;
 
-  ret = open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
+  ret = ward_runtime_open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
   if (ret < 0)
     return ret;
   status = ward_runtime_state_status (dirfd, st, true);
@@ -192,7 +172,7 @@ int ward_container_delete (const char *root, const char *id, bool force, ward_er
   const char *status;
   int ret;
 
-  ret = open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
+  ret = ward_runtime_open_existing (root, id, &rootfd, &dirfd, &lockfd, &st, err);
   if (ret == -ENOENT && force)
     {
       ward_error_free (err);

@@ -10,6 +10,7 @@ libward_a_SOURCES += \
 	runtime/init.c \
 	runtime/kill_delete.c \
 	runtime/list.c \
+	runtime/clone.c \
 	runtime/wait.c \
 	runtime/exec.c \
 	runtime/ps.c \
