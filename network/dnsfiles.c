@@ -13,34 +13,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
-
-struct strbuf
-{
-  char *s;
-  size_t len, cap;
-};
-
-static void sb_add (struct strbuf *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void sb_add (struct strbuf *b, const char *fmt, ...)
-{
-  va_list ap;
-  _cleanup_free_ char *piece = NULL;
-  size_t n;
-  va_start (ap, fmt);
-  if (vasprintf (&piece, fmt, ap) < 0)
-    piece = NULL;
-  va_end (ap);
-  if (piece == NULL)
-    piece = xstrdup ("");
-  n = strlen (piece);
-  if (b->len + n + 1 > b->cap)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->s = xrealloc (b->s, b->cap);
-    }
-  memcpy (b->s + b->len, piece, n + 1);
-  b->len += n;
-}
+#include "common/strbuf.h"
 
 static bool is_loopback_ns (const char *ip)
 {
@@ -71,7 +44,7 @@ int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_e
   _cleanup_strv_ char **ns = xzalloc (sizeof (char *));
   _cleanup_free_ char *search = NULL;
   _cleanup_free_ char *options = NULL;
-  struct strbuf b = { NULL, 0, 0 };
+  ward_strbuf_t b = { NULL, 0, 0 };
   size_t n_ns = 0, n_dropped = 0;
   char *line, *save = NULL;
   int ret;
@@ -143,36 +116,36 @@ int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_e
 
   if (!strv_empty (opts ? opts->dns : NULL))
     for (const char *const *v = opts->dns; *v; v++)
-      sb_add (&b, "nameserver %s\n", *v);
+      ward_strbuf_printf (&b, "nameserver %s\n", *v);
   else if (n_ns > 0)
     for (size_t i = 0; i < n_ns; i++)
-      sb_add (&b, "nameserver %s\n", ns[i]);
+      ward_strbuf_printf (&b, "nameserver %s\n", ns[i]);
   else
-    sb_add (&b, "# ward: the host has no nameserver reachable from a container%s;\n"
+    ward_strbuf_printf (&b, "# ward: the host has no nameserver reachable from a container%s;\n"
                 "# pass --dns to set one.\n",
             n_dropped ? " (its resolvers are on loopback)" : "");
 
   if (!strv_empty (opts ? opts->dns_search : NULL))
     {
-      sb_add (&b, "search");
+      ward_strbuf_printf (&b, "search");
       for (const char *const *v = opts->dns_search; *v; v++)
-        sb_add (&b, " %s", *v);
-      sb_add (&b, "\n");
+        ward_strbuf_printf (&b, " %s", *v);
+      ward_strbuf_printf (&b, "\n");
     }
   else if (search)
-    sb_add (&b, "search %s\n", search);
+    ward_strbuf_printf (&b, "search %s\n", search);
 
   if (!strv_empty (opts ? opts->dns_options : NULL))
     {
-      sb_add (&b, "options");
+      ward_strbuf_printf (&b, "options");
       for (const char *const *v = opts->dns_options; *v; v++)
-        sb_add (&b, " %s", *v);
-      sb_add (&b, "\n");
+        ward_strbuf_printf (&b, " %s", *v);
+      ward_strbuf_printf (&b, "\n");
     }
   else if (options)
-    sb_add (&b, "options %s\n", options);
+    ward_strbuf_printf (&b, "options %s\n", options);
 
-  *out = b.s;
+  *out = ward_strbuf_take (&b);
   return 0;
 }
 
@@ -190,10 +163,10 @@ static int check_host_entry (const char *what, const char *name, const char *ip,
 
 int ward_hosts_generate (const ward_hosts_opts_t *opts, char **out, ward_error_t **err)
 {
-  struct strbuf b = { NULL, 0, 0 };
+  ward_strbuf_t b = { NULL, 0, 0 };
   int ret;
 
-  sb_add (&b, "127.0.0.1\tlocalhost\n"
+  ward_strbuf_printf (&b, "127.0.0.1\tlocalhost\n"
               "::1\tlocalhost ip6-localhost ip6-loopback\n"
               "fe00::0\tip6-localnet\n"
               "ff00::0\tip6-mcastprefix\n"
@@ -206,33 +179,33 @@ int ward_hosts_generate (const ward_hosts_opts_t *opts, char **out, ward_error_t
         ret = ward_error_set (err, EINVAL, "container name \"%s\": invalid", opts->name);
       if (ret < 0)
         {
-          free (b.s);
+          free (b.data);
           return ret;
         }
       if (opts->name && strcmp (opts->name, opts->hostname) != 0)
-        sb_add (&b, "%s\t%s %s\n", opts->ip, opts->hostname, opts->name);
+        ward_strbuf_printf (&b, "%s\t%s %s\n", opts->ip, opts->hostname, opts->name);
       else
-        sb_add (&b, "%s\t%s\n", opts->ip, opts->hostname);
+        ward_strbuf_printf (&b, "%s\t%s\n", opts->ip, opts->hostname);
     }
   else if (opts->hostname)
     {
       if (has_newline (opts->hostname))
         {
-          free (b.s);
+          free (b.data);
           return ward_error_set (err, EINVAL, "hostname \"%s\": invalid", opts->hostname);
         }
       /* No network address: let the hostname resolve like localhost. */
-      sb_add (&b, "127.0.1.1\t%s\n", opts->hostname);
+      ward_strbuf_printf (&b, "127.0.1.1\t%s\n", opts->hostname);
     }
   for (size_t i = 0; i < opts->n_peers; i++)
     {
       ret = check_host_entry ("peer", opts->peers[i].name, opts->peers[i].ip, err);
       if (ret < 0)
         {
-          free (b.s);
+          free (b.data);
           return ret;
         }
-      sb_add (&b, "%s\t%s\n", opts->peers[i].ip, opts->peers[i].name);
+      ward_strbuf_printf (&b, "%s\t%s\n", opts->peers[i].ip, opts->peers[i].name);
     }
   for (const char *const *v = opts->add_hosts; v && *v; v++)
     {
@@ -252,12 +225,12 @@ int ward_hosts_generate (const ward_hosts_opts_t *opts, char **out, ward_error_t
       ret = check_host_entry ("--add-host", name ? name : *v, ip, err);
       if (ret < 0)
         {
-          free (b.s);
+          free (b.data);
           return ret;
         }
-      sb_add (&b, "%s\t%s\n", ip, name);
+      ward_strbuf_printf (&b, "%s\t%s\n", ip, name);
     }
-  *out = b.s;
+  *out = ward_strbuf_take (&b);
   return 0;
 }
 

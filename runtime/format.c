@@ -12,6 +12,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/strbuf.h"
 #include "specs/specs.h"
 
 bool ward_container_id_valid (const char *id)
@@ -94,31 +95,12 @@ const char *ward_container_status_name (bool alive, bool fifo_exists, bool froze
   return fifo_exists ? "created" : "running";
 }
 
-/* A growing string buffer for the table. */
-typedef struct
-{
-  char *s;
-  size_t len, cap;
-} sbuf_t;
-
-static void sbuf_add (sbuf_t *b, const char *s, size_t n)
-{
-  if (b->len + n + 1 > b->cap)
-    {
-      b->cap = (b->len + n + 1) * 2;
-      b->s = xrealloc (b->s, b->cap);
-    }
-  memcpy (b->s + b->len, s, n);
-  b->len += n;
-  b->s[b->len] = '\0';
-}
-
-static void sbuf_pad (sbuf_t *b, const char *s, size_t width)
+static void sbuf_pad (ward_strbuf_t *b, const char *s, size_t width)
 {
   size_t n = strlen (s);
-  sbuf_add (b, s, n);
+  ward_strbuf_add (b, s, n);
   for (; n < width; n++)
-    sbuf_add (b, " ", 1);
+    ward_strbuf_add (b, " ", 1);
 }
 
 /* Go's tabwriter as runc configures it (minwidth 12, padding 3, ' '): each
@@ -128,7 +110,7 @@ char *ward_container_list_table (const ward_container_info_t *infos, size_t n)
 {
   static const char *const head[] = { "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER" };
   size_t width[6];
-  sbuf_t b = { 0 };
+  ward_strbuf_t b = { 0 };
   char pid[32];
 
   for (size_t c = 0; c < 6; c++)
@@ -149,8 +131,8 @@ char *ward_container_list_table (const ward_container_info_t *infos, size_t n)
     if (c < 5)
       sbuf_pad (&b, head[c], width[c]);
     else
-      sbuf_add (&b, head[c], strlen (head[c]));
-  sbuf_add (&b, "\n", 1);
+      ward_strbuf_add (&b, head[c], strlen (head[c]));
+  ward_strbuf_add (&b, "\n", 1);
   for (size_t i = 0; i < n; i++)
     {
       snprintf (pid, sizeof pid, "%d", (int) infos[i].pid);
@@ -159,19 +141,19 @@ char *ward_container_list_table (const ward_container_info_t *infos, size_t n)
       sbuf_pad (&b, infos[i].status ? infos[i].status : "", width[2]);
       sbuf_pad (&b, infos[i].bundle ? infos[i].bundle : "", width[3]);
       sbuf_pad (&b, infos[i].created ? infos[i].created : "", width[4]);
-      sbuf_add (&b, infos[i].owner ? infos[i].owner : "", strlen (infos[i].owner ? infos[i].owner : ""));
-      sbuf_add (&b, "\n", 1);
+      ward_strbuf_add (&b, infos[i].owner ? infos[i].owner : "", strlen (infos[i].owner ? infos[i].owner : ""));
+      ward_strbuf_add (&b, "\n", 1);
     }
-  return b.s;
+  return ward_strbuf_take (&b);
 }
 
 char *ward_container_list_json (const ward_container_info_t *infos, size_t n)
 {
-  sbuf_t b = { 0 };
+  ward_strbuf_t b = { 0 };
 
   if (n == 0)
     return xstrdup ("null\n");
-  sbuf_add (&b, "[", 1);
+  ward_strbuf_add (&b, "[", 1);
   for (size_t i = 0; i < n; i++)
     {
       const ward_container_info_t *c = &infos[i];
@@ -192,11 +174,11 @@ char *ward_container_list_json (const ward_container_info_t *infos, size_t n)
       };
       _cleanup_free_ char *one = ward_state_to_json_compact (&v);
       if (i)
-        sbuf_add (&b, ",", 1);
-      sbuf_add (&b, one, strlen (one));
+        ward_strbuf_add (&b, ",", 1);
+      ward_strbuf_add (&b, one, strlen (one));
     }
-  sbuf_add (&b, "]\n", 2);
-  return b.s;
+  ward_strbuf_add (&b, "]\n", 2);
+  return ward_strbuf_take (&b);
 }
 
 void ward_container_info_free (ward_container_info_t *infos, size_t n)
