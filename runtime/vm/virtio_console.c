@@ -31,37 +31,20 @@ struct ward_vm_console
   bool stopping;
 };
 
+static uint32_t
+write_out (void *ctx, struct ward_virtq_chain *chain)
+{
+  struct ward_vm_console *c = ctx;
+  for (size_t i = 0; i < chain->n_segs; i++)
+    if (!chain->segs[i].writable && c->out_fd >= 0)
+      (void) ward_write_all (c->out_fd, chain->segs[i].host, chain->segs[i].len);
+  return 0;
+}
+
 static void
 drain_tx (struct ward_vm_console *c)
 {
-  struct ward_virtio_dev *d = &c->dev;
-  struct ward_virtq *q = &d->queues[TXQ];
-  _cleanup_free_ struct ward_virtq_chain *chain = xmalloc (sizeof *chain);
-  uint16_t old = q->used_idx;
-  bool any = false;
-  /* at most one ring's worth per kick: a guest whose used ring overlaps its
-   * avail ring would otherwise keep this loop going forever (found by
-   * fuzz-virtq); a well-behaved driver kicks again for later buffers */
-  for (unsigned n = 0; n < q->size; n++)
-    {
-      ward_error_t *err = NULL;
-      int r = ward_virtq_pop (q, chain, &err);
-      if (r < 0)
-        {
-          ward_debug ("virtio-console tx: %s", err->msg);
-          ward_error_free (&err);
-          break;
-        }
-      if (r == 0)
-        break;
-      for (size_t i = 0; i < chain->n_segs; i++)
-        if (!chain->segs[i].writable && c->out_fd >= 0)
-          (void) ward_write_all (c->out_fd, chain->segs[i].host, chain->segs[i].len);
-      ward_virtq_push (q, chain->head, 0);
-      any = true;
-    }
-  if (any && ward_virtq_should_notify (q, old))
-    ward_virtio_mmio_signal_used (d);
+  ward_virtio_drain_queue (&c->dev, TXQ, "virtio-console tx", write_out, c);
 }
 
 static void

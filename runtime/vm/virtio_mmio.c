@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "common/cleanup.h"
 #include "common/log.h"
 #include "runtime/vm/vm.h"
 
@@ -283,4 +284,32 @@ ward_virtio_mmio_signal_used (struct ward_virtio_dev *d)
   d->interrupt_status |= 1;
   if (d->irq_raise)
     d->irq_raise (d->irq_opaque);
+}
+
+unsigned
+ward_virtio_drain_queue (struct ward_virtio_dev *d, uint16_t qidx, const char *what,
+                         uint32_t (*handle) (void *ctx, struct ward_virtq_chain *chain), void *ctx)
+{
+  struct ward_virtq *q = &d->queues[qidx];
+  _cleanup_free_ struct ward_virtq_chain *chain = xmalloc (sizeof *chain);
+  uint16_t old = q->used_idx;
+  unsigned n;
+
+  for (n = 0; n < q->size; n++)
+    {
+      ward_error_t *err = NULL;
+      int r = ward_virtq_pop (q, chain, &err);
+      if (r < 0)
+        {
+          ward_debug ("%s: %s", what, err->msg);
+          ward_error_free (&err);
+          break;
+        }
+      if (r == 0)
+        break;
+      ward_virtq_push (q, chain->head, handle (ctx, chain));
+    }
+  if (n && ward_virtq_should_notify (q, old))
+    ward_virtio_mmio_signal_used (d);
+  return n;
 }

@@ -20,38 +20,25 @@ struct ward_vm_rng
   struct ward_virtio_dev dev;
 };
 
+static uint32_t
+fill_chain (void *ctx, struct ward_virtq_chain *chain)
+{
+  uint8_t buf[MAX_FILL];
+  size_t want = chain->writable_len < MAX_FILL ? (size_t) chain->writable_len : MAX_FILL;
+  ssize_t n = want ? getrandom (buf, want, 0) : 0;
+  size_t put;
+
+  if (n < 0)
+    n = 0;
+  put = ward_virtq_chain_write (chain, 0, buf, (size_t) n);
+  explicit_bzero (buf, sizeof buf);
+  return (uint32_t) put;
+}
+
 static void
 rng_notify (struct ward_virtio_dev *d, uint16_t qidx)
 {
-  struct ward_virtq *q = &d->queues[qidx];
-  _cleanup_free_ struct ward_virtq_chain *chain = xmalloc (sizeof *chain);
-  uint16_t old = q->used_idx;
-  bool any = false;
-  /* one ring's worth per kick: overlapping rings must not loop forever */
-  for (unsigned n = 0; n < q->size; n++)
-    {
-      ward_error_t *err = NULL;
-      int r = ward_virtq_pop (q, chain, &err);
-      if (r < 0)
-        {
-          ward_debug ("virtio-rng: %s", err->msg);
-          ward_error_free (&err);
-          break;
-        }
-      if (r == 0)
-        break;
-      uint8_t buf[MAX_FILL];
-      size_t want = chain->writable_len < MAX_FILL ? (size_t) chain->writable_len : MAX_FILL;
-      ssize_t n = want ? getrandom (buf, want, 0) : 0;
-      if (n < 0)
-        n = 0;
-      size_t put = ward_virtq_chain_write (chain, 0, buf, (size_t) n);
-      explicit_bzero (buf, sizeof buf);
-      ward_virtq_push (q, chain->head, (uint32_t) put);
-      any = true;
-    }
-  if (any && ward_virtq_should_notify (q, old))
-    ward_virtio_mmio_signal_used (d);
+  ward_virtio_drain_queue (d, qidx, "virtio-rng", fill_chain, NULL);
 }
 
 static const struct ward_virtio_dev_ops rng_ops = {

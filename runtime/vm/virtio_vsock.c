@@ -291,40 +291,22 @@ handle_guest_pkt (struct ward_vm_vsock *v, const struct pkt_hdr *h, const struct
     }
 }
 
+static uint32_t
+take_guest_pkt (void *ctx, struct ward_virtq_chain *chain)
+{
+  struct ward_vm_vsock *v = ctx;
+  struct pkt_hdr h;
+  if (ward_virtq_chain_read (chain, 0, &h, sizeof h) == sizeof h && h.len <= MAX_PKT
+      && h.len <= chain->readable_len - HDR_SIZE)
+    handle_guest_pkt (v, &h, chain);
+  return 0;
+}
+
 static void
 drain_tx (struct ward_vm_vsock *v)
 {
-  struct ward_virtio_dev *d = &v->dev;
-  struct ward_virtq *q = &d->queues[TXQ];
-  _cleanup_free_ struct ward_virtq_chain *chain = xmalloc (sizeof *chain);
-  uint16_t old = q->used_idx;
-  bool any = false;
-  /* at most one ring's worth per kick: a guest whose used ring overlaps its
-   * avail ring would otherwise keep this loop going forever (found by
-   * fuzz-virtq); a well-behaved driver kicks again for later buffers */
-  for (unsigned n = 0; n < q->size; n++)
-    {
-      ward_error_t *err = NULL;
-      int r = ward_virtq_pop (q, chain, &err);
-      if (r < 0)
-        {
-          ward_debug ("vsock tx: %s", err->msg);
-          ward_error_free (&err);
-          break;
-        }
-      if (r == 0)
-        break;
-      struct pkt_hdr h;
-      if (ward_virtq_chain_read (chain, 0, &h, sizeof h) == sizeof h && h.len <= MAX_PKT
-          && h.len <= chain->readable_len - HDR_SIZE)
-        handle_guest_pkt (v, &h, chain);
-      ward_virtq_push (q, chain->head, 0);
-      any = true;
-    }
-  if (any && ward_virtq_should_notify (q, old))
-    ward_virtio_mmio_signal_used (d);
   /* connection states or credit changed: the thread must re-poll */
-  if (any)
+  if (ward_virtio_drain_queue (&v->dev, TXQ, "vsock tx", take_guest_pkt, v))
     kick (v);
 }
 

@@ -161,6 +161,15 @@ void ward_virtio_mmio_write (struct ward_virtio_dev *d, uint64_t off, const void
                              uint32_t size);
 /* Sets the used-buffer interrupt bit and raises the line (lock held). */
 void ward_virtio_mmio_signal_used (struct ward_virtio_dev *d);
+/* Hands every available chain of queue qidx to handle (which returns the
+ * bytes it wrote into the chain), returns each to the used ring, and
+ * signals the guest once if it wants it.  At most one ring's worth per
+ * call: a guest whose used ring overlaps its avail ring would otherwise
+ * keep the loop going forever (found by fuzz-virtq); a well-behaved driver
+ * kicks again for later buffers.  Returns the number of chains handled. */
+unsigned ward_virtio_drain_queue (struct ward_virtio_dev *d, uint16_t qidx, const char *what,
+                                  uint32_t (*handle) (void *ctx, struct ward_virtq_chain *chain),
+                                  void *ctx);
 
 /* ---- the VM (vmm.c) ---- */
 
