@@ -28,6 +28,7 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/strbuf.h"
 #include "runtime/process.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -348,9 +349,20 @@ static int last_cap (void)
   return cached = CAP_LAST_CAP;
 }
 
+/* Whether the space-separated list holds word. */
+static bool list_has_word (const char *list, const char *word)
+{
+  size_t n = strlen (word);
+  for (const char *p = list; p && *p; p += strcspn (p, " "), p += *p == ' ')
+    if (strncmp (p, word, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+      return true;
+  return false;
+}
+
 /* Turns a list of names into a bit mask of known capabilities; names this
- * kernel does not know are skipped with a warning (runc does the same). */
-static uint64_t caps_mask (char **names)
+ * kernel does not know are collected into *unknown (runc skips them and warns
+ * once for the whole process, so do we). */
+static uint64_t caps_mask (char **names, ward_strbuf_t *unknown)
 {
   uint64_t mask = 0;
   int last = last_cap ();
@@ -366,7 +378,9 @@ static uint64_t caps_mask (char **names)
       lower[i] = '\0';
       if (strncmp (lower, "cap_", 4) != 0 || cap_from_name (lower, &v) < 0 || v > last)
         {
-          ward_warn ("ignoring unknown or unavailable capability %s", *n);
+          /* one name in each set would be listed once per set: list it once */
+          if (!list_has_word (unknown->data, *n))
+            ward_strbuf_printf (unknown, "%s%s", unknown->len ? " " : "", *n);
           continue;
         }
       mask |= UINT64_C (1) << v;
@@ -394,16 +408,20 @@ typedef struct
 static void compute_masks (const ward_process_t *p, cap_masks_t *m)
 {
   const ward_capabilities_t *c = p->capabilities;
+  ward_strbuf_t unknown = { 0 };
 
   memset (m, 0, sizeof *m);
   /* No capabilities object: runc drops every capability. */
   if (c == NULL)
     return;
-  m->bounding = caps_mask (c->bounding);
-  m->effective = caps_mask (c->effective);
-  m->permitted = caps_mask (c->permitted);
-  m->inheritable = caps_mask (c->inheritable);
-  m->ambient = caps_mask (c->ambient);
+  m->bounding = caps_mask (c->bounding, &unknown);
+  m->effective = caps_mask (c->effective, &unknown);
+  m->permitted = caps_mask (c->permitted, &unknown);
+  m->inheritable = caps_mask (c->inheritable, &unknown);
+  m->ambient = caps_mask (c->ambient, &unknown);
+  if (unknown.len)
+    ward_warn ("ignoring unknown or unavailable capabilities: [%s]", unknown.data);
+  free (unknown.data);
 }
 
 static int apply_bounding (const cap_masks_t *m, ward_error_t **err)

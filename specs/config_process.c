@@ -32,18 +32,11 @@ static int parse_user (json_object *p, const char *path, ward_user_t *u, ward_er
 static int parse_cap_set (json_object *caps, const char *path, const char *key, char ***out,
                           bool *has, ward_error_t **err)
 {
-  _cleanup_free_ char *p = ward_specs_path_key (path, key);
   size_t n = 0;
-  int ret = ward_specs_read_strv (caps, path, key, out, &n, has, err);
-  if (ret < 0)
-    return ret;
-  for (size_t i = 0; i < n; i++)
-    {
-      int cap;
-      if (ward_capability_parse ((*out)[i], &cap) < 0)
-        return ward_error_set (err, 0, "%s[%zu]: unknown capability \"%s\"", p, i, (*out)[i]);
-    }
-  return 0;
+  /* Unknown names are not an error: runc skips them with one warning when
+   * it applies the set (a newer config on an older kernel must still run);
+   * runtime/process.c does the same. */
+  return ward_specs_read_strv (caps, path, key, out, &n, has, err);
 }
 
 static int parse_capabilities (json_object *p, const char *path, ward_process_t *proc,
