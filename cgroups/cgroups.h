@@ -44,6 +44,28 @@ int ward_cgroup_clone_fd (ward_cgroup_t *cg);
  * needed on v2 when the process was cloned with CLONE_INTO_CGROUP. */
 int ward_cgroup_enter (ward_cgroup_t *cg, pid_t pid, ward_error_t **err);
 
+/* exec --cgroup [<controller>[,...]:]<path>: a sub-cgroup of the
+ * container's, for the named controllers or (no prefix, or an empty one)
+ * for all.  The strings point into the parsed arguments. */
+typedef struct
+{
+  const char *controllers; /* not NUL-terminated: controllers_len bytes */
+  size_t controllers_len;  /* 0: every hierarchy */
+  const char *path;        /* relative to the container's cgroup */
+} ward_cgroup_sub_t;
+/* Parses the --cgroup values as runc does (only a single value may leave
+ * out the controllers; unknown controller names and ".." are refused). */
+int ward_cgroup_parse_subs (char **args, ward_cgroup_sub_t **out, size_t *n, ward_error_t **err);
+/* Moves pid into the sub-cgroups (existing directories) on every hierarchy,
+ * the container's own cgroup where no sub names the hierarchy. */
+int ward_cgroup_enter_sub (ward_cgroup_t *cg, pid_t pid, const ward_cgroup_sub_t *subs, size_t n,
+                           ward_error_t **err);
+/* Pure v2: *fd = an O_PATH fd of the sub-cgroup for CLONE_INTO_CGROUP (the
+ * caller closes it); *fd = -1 on v1/hybrid.  An error when the sub-cgroup
+ * does not exist. */
+int ward_cgroup_sub_clone_fd (ward_cgroup_t *cg, const ward_cgroup_sub_t *subs, size_t n, int *fd,
+                              ward_error_t **err);
+
 /* Writes the resources.  A resource the host cannot provide is an error
  * naming it, unless the value is the default. */
 int ward_cgroup_apply (ward_cgroup_t *cg, const ward_resources_t *res, ward_error_t **err);

@@ -32,6 +32,9 @@ struct ward_cgroup
 /* The v1 directory of the hierarchy that holds controller `name`, or NULL. */
 const char *ward_cg_v1_dir (const ward_cgroup_t *cg, const char *name);
 
+/* Moves pid into the cgroup directory dir (a cgroup.procs write). */
+int ward_cg_write_procs (const char *dir, pid_t pid, ward_error_t **err);
+
 /* Opens a cgroup directory (O_DIRECTORY|O_RDONLY); -1 with errno set. */
 int ward_cg_open_dir (const char *dir);
 

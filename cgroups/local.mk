@@ -4,6 +4,7 @@ libward_a_SOURCES += \
 	cgroups/manager.c \
 	cgroups/v1.c \
 	cgroups/v2.c \
+	cgroups/sub.c \
 	cgroups/devices_ebpf.c
 
 # Unit test (TAP, tests/unit/tap.h).

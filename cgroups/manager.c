@@ -656,7 +656,7 @@ int ward_cgroup_clone_fd (ward_cgroup_t *cg)
   return cg->clone_fd;
 }
 
-static int write_procs (const char *dir, pid_t pid, ward_error_t **err)
+int ward_cg_write_procs (const char *dir, pid_t pid, ward_error_t **err)
 {
   _cleanup_close_ int fd = ward_cg_open_dir (dir);
   char buf[32];
@@ -675,9 +675,9 @@ int ward_cgroup_enter (ward_cgroup_t *cg, pid_t pid, ward_error_t **err)
 {
   int ret;
   for (size_t i = 0; i < cg->v1_len; i++)
-    if ((ret = write_procs (cg->v1[i].dir, pid, err)) < 0)
+    if ((ret = ward_cg_write_procs (cg->v1[i].dir, pid, err)) < 0)
       return ret;
-  if (cg->unified_dir && (ret = write_procs (cg->unified_dir, pid, err)) < 0)
+  if (cg->unified_dir && (ret = ward_cg_write_procs (cg->unified_dir, pid, err)) < 0)
     return ret;
   return 0;
 }

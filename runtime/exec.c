@@ -640,7 +640,13 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
   const char *status;
   int sync[2] = { -1, -1 };
   int cgfd = -1, ret;
+  _cleanup_free_ ward_cgroup_sub_t *subs = NULL;
+  size_t n_subs = 0;
+  _cleanup_close_ int sub_cgfd = -1;
 
+  ret = ward_cgroup_parse_subs (o->sub_cgroups, &subs, &n_subs, err);
+  if (ret < 0)
+    return ret;
   ret = open_container (o, e, err);
   if (ret < 0)
     return ret;
@@ -683,7 +689,16 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
       if (ret < 0)
         return ret;
       cgfd = ward_cgroup_clone_fd (e->cg);
+      if (n_subs)
+        {
+          ret = ward_cgroup_sub_clone_fd (e->cg, subs, n_subs, &sub_cgfd, err);
+          if (ret < 0)
+            return ret;
+          cgfd = sub_cgfd;
+        }
     }
+  else if (n_subs)
+    return ward_error_set_ret (err, -EINVAL, 0, "--cgroup: the container has no cgroup");
   /* Compiled (or read from the cache) here, where the cache is reachable. */
   if (e->cfg->linux_ && e->cfg->linux_->seccomp)
     {
@@ -737,7 +752,8 @@ static int do_exec (const ward_exec_opts_t *o, exec_t *e, int *exit_status, ward
   ward_debug ("exec process %d cloned%s", (int) e->child, cgfd >= 0 ? " into its cgroup" : "");
   if (x.wait_cgroup)
     {
-      ret = ward_cgroup_enter (e->cg, e->child, err);
+      ret = n_subs ? ward_cgroup_enter_sub (e->cg, e->child, subs, n_subs, err)
+                   : ward_cgroup_enter (e->cg, e->child, err);
       if (ret < 0)
         return ret;
       /* A child that already failed is gone: its error is read below. */

@@ -125,6 +125,7 @@ typedef struct
   const char *pid_file;
   int preserve_fds;
   bool ignore_paused;
+  char **sub_cgroups;         /* --cgroup [<controller>[,...]:]<path> (NULL-terminated or NULL) */
 } ward_exec_opts_t;
 
 /* exec: runs a new process in a created, running (or, with ignore_paused,

@@ -346,7 +346,7 @@ static int cmd_resume (const command_t *c, char **args, int nargs)
 static struct
 {
   const char *process, *cwd, *user, *process_label, *apparmor;
-  cli_strv_t env, gids, caps;
+  cli_strv_t env, gids, caps, cgroups;
   bool tty, no_new_privs, ignore_paused;
 } x;
 
@@ -365,6 +365,7 @@ static const cli_opt_t exec_opts[] = {
   { "no-new-privs", NULL, CLI_BOOL, &x.no_new_privs, "set the no new privileges value for the process" },
   { "cap", "c", CLI_STRING_SLICE, &x.caps, "add a capability to the bounding set for the process" },
   { "preserve-fds", NULL, CLI_UINT, &o.preserve_fds, "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total) (default: 0)" },
+  { "cgroup", NULL, CLI_STRING_SLICE, &x.cgroups, "run the process in an (existing) sub-cgroup(s). Format is [<controller>:]<cgroup>." },
   { "ignore-paused", NULL, CLI_BOOL, &x.ignore_paused, "allow exec in a paused container" },
 };
 
@@ -426,6 +427,7 @@ static int cmd_exec (const command_t *c, char **args, int nargs)
     eo.pid_file = pid_file = absolute_path (o.pid_file);
   eo.preserve_fds = o.preserve_fds;
   eo.ignore_paused = x.ignore_paused;
+  eo.sub_cgroups = x.cgroups.v;
   if (ward_container_exec (&eo, &status, &err) < 0)
     return fatal (255, "exec failed: %s", err->msg);
   return status;

@@ -20,6 +20,9 @@ teardown() {
   # a failed tty test must not leave recvtty holding bats' output open
   [[ -n ${RPID:-} ]] && kill "$RPID" 2>/dev/null
   ward_teardown
+  # the parent of the --cgroup tests' cgroupsPath (runtimes leave parents)
+  local c
+  for c in /sys/fs/cgroup/*/ward-exec-sub; do rmdir "$c" 2>/dev/null || true; done
 }
 
 # exec_ctr ARG...: `exec` with stdin closed, as `run` (sets $status/$output).
@@ -315,4 +318,46 @@ exec_ctr() {
   assert_success
   # 0 1 2 and the directory fd of ls itself
   assert_output $'0\n1\n2\n3'
+}
+
+# runc 1.1's `exec --cgroup [<controller>[,...]:]<path>`: an existing
+# sub-cgroup of the container's, per controller.
+@test "exec --cgroup: the process lands in the named sub-cgroups only" {
+  requires cgroup_v1
+  local cg=/ward-exec-sub/$ID
+  update_config ".linux.cgroupsPath = \"$cg\""
+  start_sleeper
+  mkdir "/sys/fs/cgroup/memory$cg/sub" "/sys/fs/cgroup/pids$cg/sub"
+  exec_ctr --cgroup memory:sub "$ID" /bin/cat /proc/self/cgroup
+  assert_success
+  assert_line --regexp "^[0-9]+:memory:$cg/sub\$"
+  assert_line --regexp "^[0-9]+:pids:$cg\$"
+  exec_ctr --cgroup memory,pids:sub "$ID" /bin/cat /proc/self/cgroup
+  assert_success
+  assert_line --regexp "^[0-9]+:memory:$cg/sub\$"
+  assert_line --regexp "^[0-9]+:pids:$cg/sub\$"
+  # two values, each with its controllers
+  exec_ctr --cgroup pids:sub --cgroup memory:sub "$ID" /bin/cat /proc/self/cgroup
+  assert_success
+  assert_line --regexp "^[0-9]+:memory:$cg/sub\$"
+  assert_line --regexp "^[0-9]+:pids:$cg/sub\$"
+}
+
+@test "exec --cgroup: bad values are refused and start nothing" {
+  requires cgroup_v1
+  local cg=/ward-exec-sub/$ID
+  update_config ".linux.cgroupsPath = \"$cg\""
+  start_sleeper
+  exec_ctr --cgroup memory:nosuch "$ID" /bin/true
+  assert_failure
+  assert_output --partial "memory$cg/nosuch"
+  exec_ctr --cgroup foo:sub "$ID" /bin/true
+  assert_failure
+  assert_output --partial "unknown controller foo"
+  exec_ctr --cgroup sub --cgroup memory:sub "$ID" /bin/true
+  assert_failure
+  assert_output --partial "invalid --cgroup argument: sub (missing <controller>: prefix)"
+  # nothing but the init is left in the container
+  run "$RUNTIME" --root "$WARD_ROOT" ps "$ID"
+  assert_equal "$(tail -n +2 <<<"$output" | wc -l)" 1
 }
