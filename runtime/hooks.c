@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,10 +130,15 @@ static int run_one (const ward_hook_t *h, const char *state, capture_t *out, cap
   fcntl (in[1], F_SETFL, O_NONBLOCK);
   if (state_len == 0)
     close (in[1]), in[1] = -1;
+  /* The timeout covers the hook's exit too, not only its pipes: a hook
+   * that closes its stdout and goes on running must still be stopped. */
+  _cleanup_close_ int pidfd = deadline >= 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
+  bool exited = pidfd < 0;
 
-  while (o[0] >= 0 || e[0] >= 0 || in[1] >= 0)
+  while (o[0] >= 0 || e[0] >= 0 || in[1] >= 0 || !exited)
     {
-      struct pollfd p[3] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 }, { in[1], POLLOUT, 0 } };
+      struct pollfd p[4] = { { o[0], POLLIN, 0 }, { e[0], POLLIN, 0 }, { in[1], POLLOUT, 0 },
+                             { exited ? -1 : pidfd, POLLIN, 0 } };
       int timeout = -1;
       if (deadline >= 0)
         {
@@ -141,11 +147,13 @@ static int run_one (const ward_hook_t *h, const char *state, capture_t *out, cap
             break;
           timeout = (int) left;
         }
-      int r = poll (p, 3, timeout);
+      int r = poll (p, 4, timeout);
       if (r < 0 && errno == EINTR)
         continue;
       if (r <= 0)
         break;
+      if (p[3].revents)
+        exited = true;
       if (p[0].revents)
         capture_read (&o[0], out);
       if (p[1].revents)
@@ -160,7 +168,7 @@ static int run_one (const ward_hook_t *h, const char *state, capture_t *out, cap
             close (in[1]), in[1] = -1;
         }
     }
-  if (o[0] >= 0 || e[0] >= 0)
+  if (o[0] >= 0 || e[0] >= 0 || !exited)
     {
       kill (pid, SIGKILL);
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)

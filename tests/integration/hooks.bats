@@ -104,6 +104,16 @@ setup() {
   [[ ! -e $WARD_ROOT/$ID ]] || fail "state dir left after a hook timeout"
 }
 
+@test "hooks: the timeout holds for a hook that closes its output and keeps running" {
+  update_config '.hooks.prestart = [{"path": "/bin/sh", "args": ["sh", "-c", "exec >&- 2>&- <&-; sleep 30"], "timeout": 1}]'
+  local t0=$SECONDS
+  create_ctr
+  assert_failure
+  ((SECONDS - t0 < 15)) || fail "create took $((SECONDS - t0))s with a 1 s hook timeout"
+  assert_output --regexp "timeout|timed out"
+  [[ ! -e $WARD_ROOT/$ID ]] || fail "state dir left after a hook timeout"
+}
+
 @test "hooks: a failing poststop hook does not stop delete" {
   update_config '.hooks.poststop = [{"path": "/bin/false"}]'
   set_args /bin/true
