@@ -316,6 +316,42 @@ static int init_failed (container_t *c, int ret, ward_error_t **err)
   return ward_error_wrap (err, "unable to start container process");
 }
 
+/* Go's filepath.Clean for an absolute path, in place: repeated slashes,
+ * "." and ".." elements (".." at the root stays at the root) go. */
+static void clean_path (char *path)
+{
+  char *out = path + 1, *p = path;
+
+  if (path[0] != '/')
+    return;
+  while (*p)
+    {
+      size_t l;
+      while (*p == '/')
+        p++;
+      l = strcspn (p, "/");
+      if (l == 0 || (l == 1 && p[0] == '.'))
+        ;
+      else if (l == 2 && p[0] == '.' && p[1] == '.')
+        {
+          /* drop the last element written */
+          while (out > path + 1 && out[-1] != '/')
+            out--;
+          if (out > path + 1)
+            out--;
+        }
+      else
+        {
+          if (out > path + 1)
+            *out++ = '/';
+          memmove (out, p, l);
+          out += l;
+        }
+      p += l;
+    }
+  *out = '\0';
+}
+
 static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c, ward_error_t **err)
 {
   _cleanup_free_ char *cfgpath = NULL;
@@ -348,6 +384,9 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
     return ret;
   c->rootfs = c->cfg->root->path[0] == '/' ? xstrdup (c->cfg->root->path)
                                            : xasprintf ("%s/%s", c->bundle, c->cfg->root->path);
+  /* "rootfs/", "./rootfs" and "." (the bundle itself) are fine: runc
+   * works with the lexically cleaned path (Go's filepath.Clean). */
+  clean_path (c->rootfs);
   {
     /* runc refuses a rootfs reached through a symlink (the mounts resolve
      * against it) and reports it with this text. */
@@ -360,14 +399,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
                                    go_strerror (e, msg, sizeof msg));
       }
     if (strcmp (real, c->rootfs) != 0)
-      {
-        size_t l = strlen (c->rootfs);
-        /* "rootfs/" and "./rootfs" style spellings are fine, as filepath.Clean makes them. */
-        if (!(l > 1 && c->rootfs[l - 1] == '/') && strstr (c->rootfs, "/./") == NULL)
-          return ward_error_set_ret (err, -EINVAL, 0, "invalid rootfs: not an absolute path, or a symlink");
-        free (c->rootfs);
-        c->rootfs = TAKE_PTR (real);
-      }
+      return ward_error_set_ret (err, -EINVAL, 0, "invalid rootfs: not an absolute path, or a symlink");
   }
 
   ret = ward_runtime_root_open (o->root, true, &c->rootfd, err);

@@ -249,3 +249,35 @@ load helpers
   assert_success
   assert_output ward-test
 }
+
+# runc cleans root.path lexically (filepath.Clean) before it checks for
+# symlinks: ".", "./x/../rootfs" and "rootfs/" are all fine.
+@test "run: root.path spellings that clean to a real directory work" {
+  set_args /bin/cat /etc/hostname
+  local p
+  for p in rootfs/ ./rootfs ./no-such-dir/../rootfs; do
+    update_config ".root.path = \"$p\""
+    run_ctr
+    assert_success
+    assert_output ward-test
+  done
+}
+
+@test "run: root.path \".\" with the config inside the rootfs" {
+  mv "$BUNDLE/config.json" "$BUNDLE/rootfs/config.json"
+  BUNDLE=$BUNDLE/rootfs
+  update_config '.root.path = "."'
+  set_args /bin/cat /etc/hostname
+  run_ctr
+  assert_success
+  assert_output ward-test
+}
+
+@test "run: a root.path through a symlink is refused as runc does" {
+  ln -s rootfs "$BUNDLE/rootfs-link"
+  update_config '.root.path = "rootfs-link"'
+  set_args /bin/true
+  run_ctr
+  assert_failure
+  assert_output --partial "invalid rootfs: not an absolute path, or a symlink"
+}
