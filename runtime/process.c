@@ -272,15 +272,15 @@ static bool passwd_lookup (uid_t uid, char **name, char **home)
  * its stdio (/proc/self/fd/N), so stdio owned by root moves to the user. */
 static void fix_stdio_owner (uid_t uid)
 {
-  struct stat null_st;
-  bool have_null = stat ("/dev/null", &null_st) == 0;
-
   for (int fd = 0; fd < 3; fd++)
     {
       struct stat st;
       if (fstat (fd, &st) < 0)
         continue;
-      if (have_null && S_ISCHR (st.st_mode) && st.st_rdev == null_st.st_rdev)
+      /* Never the (host's) null device (runc #3674).  Its number, not a
+       * stat of "/dev/null": the container may have no /dev/null, and the
+       * fd is still the host's node. */
+      if (S_ISCHR (st.st_mode) && st.st_rdev == makedev (1, 3))
         continue;
       if (st.st_uid == uid)
         continue;

@@ -1023,6 +1023,8 @@ int main (void)
       printf ("1..0 # SKIP needs root (setresuid, capabilities, mounts)\n");
       return 77;
     }
+  struct stat null_before, null_after;
+  int null_ok = stat ("/dev/null", &null_before);
   test_full_setup ();
   test_labels_refused ();
   test_defaults ();
@@ -1041,5 +1043,10 @@ int main (void)
   test_long_socket_path ();
   test_relay ();
   test_relay_tty ();
+  /* runc #3674: handing stdio to the container user must skip the null
+   * device, or the host's /dev/null ends up owned by that user. */
+  tap_ok (null_ok == 0 && stat ("/dev/null", &null_after) == 0 && null_after.st_uid == null_before.st_uid
+              && null_after.st_gid == null_before.st_gid,
+          "the host's /dev/null keeps its owner after the user switches");
   return tap_done ();
 }
