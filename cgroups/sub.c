@@ -60,7 +60,7 @@ int ward_cgroup_parse_subs (char **args, ward_cgroup_sub_t **out, size_t *n, war
       /* A sub-cgroup lies below the container's: ".." would climb out. */
       for (const char *p = path; *p; p += strcspn (p, "/"), p += *p == '/')
         if (strncmp (p, "..", 2) == 0 && (p[2] == '/' || p[2] == '\0'))
-          return ward_error_set_ret (err, -EINVAL, 0, "invalid --cgroup argument: %s (\"..\" not allowed)", arg);
+          return ward_error_set_ret (err, -EINVAL, 0, "%s is not a sub cgroup path", path);
       subs[i].controllers = colon ? arg : NULL;
       subs[i].controllers_len = colon ? (size_t) (colon - arg) : 0;
       subs[i].path = path + strspn (path, "/");
@@ -120,8 +120,37 @@ int ward_cgroup_sub_clone_fd (ward_cgroup_t *cg, const ward_cgroup_sub_t *subs, 
   dir = target_dir (cg->unified_dir, NULL, true, subs, n);
   *fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (*fd < 0)
-    return ward_error_set (err, errno, "open sub-cgroup '%s'", dir);
+    {
+      char ebuf[128];
+      int e = errno;
+      /* worded as the cgroup.procs write that CLONE_INTO_CGROUP replaces */
+      return ward_error_set_ret (err, -e, 0, "error adding pid to cgroups: %s/cgroup.procs: %s", dir,
+                                 ward_go_strerror (e, ebuf, sizeof ebuf));
+    }
   return 0;
+}
+
+/* One cgroup.procs write, with runc's wording for a failure (scripts and
+ * runc's tests match "adding pid ... /cgroup.procs: no such file"). */
+static int write_sub_procs (const char *dir, pid_t pid, ward_error_t **err)
+{
+  char num[32], ebuf[128];
+  _cleanup_close_ int fd = open (dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  int e = 0;
+
+  snprintf (num, sizeof num, "%d", (int) pid);
+  if (fd < 0)
+    e = errno;
+  else
+    {
+      _cleanup_close_ int procs = openat (fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+      if (procs < 0 || write (procs, num, strlen (num)) < 0)
+        e = errno;
+    }
+  if (e == 0)
+    return 0;
+  return ward_error_set_ret (err, -e, 0, "error adding pid %s to cgroups: failed to write %s: %s/cgroup.procs: %s",
+                             num, num, dir, ward_go_strerror (e, ebuf, sizeof ebuf));
 }
 
 int ward_cgroup_enter_sub (ward_cgroup_t *cg, pid_t pid, const ward_cgroup_sub_t *subs, size_t n,
@@ -133,13 +162,13 @@ int ward_cgroup_enter_sub (ward_cgroup_t *cg, pid_t pid, const ward_cgroup_sub_t
   for (size_t i = 0; i < cg->v1_len; i++)
     {
       _cleanup_free_ char *dir = target_dir (cg->v1[i].dir, cg->v1[i].controllers, false, subs, n);
-      if ((ret = ward_cg_write_procs (dir, pid, err)) < 0)
+      if ((ret = write_sub_procs (dir, pid, err)) < 0)
         return ret;
     }
   if (cg->unified_dir)
     {
       _cleanup_free_ char *dir = target_dir (cg->unified_dir, NULL, pure_v2, subs, n);
-      if ((ret = ward_cg_write_procs (dir, pid, err)) < 0)
+      if ((ret = write_sub_procs (dir, pid, err)) < 0)
         return ret;
     }
   return 0;

@@ -137,3 +137,11 @@ void ward_error_free (ward_error_t **err)
       *err = NULL;
     }
 }
+
+const char *ward_go_strerror (int errnum, char *buf, size_t size)
+{
+  snprintf (buf, size, "%s", strerror (errnum));
+  if (buf[0] >= 'A' && buf[0] <= 'Z')
+    buf[0] = (char) (buf[0] + ('a' - 'A'));
+  return buf;
+}

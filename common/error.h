@@ -34,6 +34,10 @@ int ward_error_setv (ward_error_t **err, int errnum, const char *fmt, va_list ap
 int ward_error_wrap (ward_error_t **err, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+/* strerror as Go spells it, lower-case first letter ("no such file or
+ * directory"), for the messages that must read as runc's. */
+const char *ward_go_strerror (int errnum, char *buf, size_t size);
+
 void ward_error_free (ward_error_t **err);
 
 #define _cleanup_error_ __attribute__ ((cleanup (ward_error_free)))

@@ -112,14 +112,6 @@ static int kv_cmp (const void *a, const void *b)
   return strcmp (((const ward_kv_t *) a)->key, ((const ward_kv_t *) b)->key);
 }
 
-/* strerror as Go spells it (lower-case first letter), for runc's messages. */
-static const char *go_strerror (int e, char *buf, size_t size)
-{
-  snprintf (buf, size, "%s", strerror (e));
-  buf[0] = (char) tolower ((unsigned char) buf[0]);
-  return buf;
-}
-
 /* Hooks that run before the process starts need the sync round trip. */
 static bool has_early_hooks (const ward_hooks_t *h)
 {
@@ -371,7 +363,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
       int e = errno;
       char msg[128];
       return ward_error_set_ret (err, -e, 0, "chdir %s: %s", o->bundle ? o->bundle : ".",
-                                 go_strerror (e, msg, sizeof msg));
+                                 ward_go_strerror (e, msg, sizeof msg));
     }
   cfgpath = xasprintf ("%s/config.json", c->bundle);
   if (access (cfgpath, F_OK) < 0 && errno == ENOENT)
@@ -396,7 +388,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
         int e = errno;
         char msg[128];
         return ward_error_set_ret (err, -e, 0, "invalid rootfs: stat %s: %s", c->rootfs,
-                                   go_strerror (e, msg, sizeof msg));
+                                   ward_go_strerror (e, msg, sizeof msg));
       }
     if (strcmp (real, c->rootfs) != 0)
       return ward_error_set_ret (err, -EINVAL, 0, "invalid rootfs: not an absolute path, or a symlink");

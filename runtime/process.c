@@ -770,15 +770,6 @@ static int check_executable (const char *path)
   return (st.st_mode & 0111) ? 0 : -EACCES;
 }
 
-/* Go (runc) spells errno texts in lower case: "permission denied". */
-static const char *go_strerror (int errnum, char *buf, size_t size)
-{
-  snprintf (buf, size, "%s", strerror (errnum));
-  if (buf[0] >= 'A' && buf[0] <= 'Z')
-    buf[0] = (char) (buf[0] + 32);
-  return buf;
-}
-
 int ward_process_find_executable (const ward_process_t *p, char **path_out, ward_error_t **err)
 {
   char ebuf[128];
@@ -794,10 +785,10 @@ int ward_process_find_executable (const ward_process_t *p, char **path_out, ward
       int r = check_executable (name);
       if (r == -ENOENT || r == -ENOTDIR)
         return ward_error_set_ret (err, r, 0, "exec: \"%s\": stat %s: %s", name, name,
-                                   go_strerror (-r, ebuf, sizeof ebuf));
+                                   ward_go_strerror (-r, ebuf, sizeof ebuf));
       if (r < 0)
         return ward_error_set_ret (err, r, 0, "exec: \"%s\": %s", name,
-                                   go_strerror (-r, ebuf, sizeof ebuf));
+                                   ward_go_strerror (-r, ebuf, sizeof ebuf));
       *path_out = xstrdup (name);
       return 0;
     }
@@ -859,6 +850,6 @@ int ward_process_exec (const ward_process_t *p, ward_error_t **err)
     int e = errno;
     char ebuf[128];
     /* runc's wording: "exec /bin/x: exec format error". */
-    return ward_error_set_ret (err, -e, 0, "exec %s: %s", path, go_strerror (e, ebuf, sizeof ebuf));
+    return ward_error_set_ret (err, -e, 0, "exec %s: %s", path, ward_go_strerror (e, ebuf, sizeof ebuf));
   }
 }

@@ -350,7 +350,10 @@ exec_ctr() {
   start_sleeper
   exec_ctr --cgroup memory:nosuch "$ID" /bin/true
   assert_failure
-  assert_output --partial "memory$cg/nosuch"
+  assert_output --regexp "adding pid .*memory$cg/nosuch/cgroup.procs: no such file"
+  exec_ctr --cgroup .. "$ID" /bin/true
+  assert_failure
+  assert_output --partial " .. is not a sub cgroup path"
   exec_ctr --cgroup foo:sub "$ID" /bin/true
   assert_failure
   assert_output --partial "unknown controller foo"
