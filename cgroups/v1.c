@@ -32,16 +32,22 @@ static int apply_memory (const ward_cgroup_t *cg, const ward_memory_t *m, ward_e
 
   /* 0 means "not set" for limit/swap/reservation, as in runc. */
   bool has_limit = m->has_limit && m->limit != 0;
+  bool has_swap = m->has_swap && m->swap != 0;
+  int64_t swap = m->swap;
 
   if ((ret = ward_cg_check_usage (fd, "memory.usage_in_bytes", m, err)) < 0)
     return ret;
+  /* Lifting the memory limit lifts memsw with it when no swap is given
+   * (runc): memsw may never be below the memory limit. */
+  if (has_limit && m->limit == -1 && !has_swap && ward_cg_has_file (fd, "memory.memsw.limit_in_bytes"))
+    has_swap = true, swap = -1;
   fmt_limit (lim, sizeof lim, m->limit);
-  fmt_limit (sw, sizeof sw, m->swap);
-  if (m->has_swap && m->swap != 0 && !ward_cg_has_file (fd, "memory.memsw.limit_in_bytes"))
+  fmt_limit (sw, sizeof sw, swap);
+  if (has_swap && !ward_cg_has_file (fd, "memory.memsw.limit_in_bytes"))
     return ward_cg_unsupported (err, "linux.resources.memory.swap", "memory.memsw.limit_in_bytes",
                                 fd < 0 ? "controller not available on this host"
                                        : "not supported by this kernel (swap accounting off)");
-  if (has_limit && m->has_swap && m->swap != 0)
+  if (has_limit && has_swap)
     {
       /* memsw must stay >= limit at every step: raise memsw first when
        * growing, lower the limit first when shrinking. */
@@ -71,7 +77,7 @@ static int apply_memory (const ward_cgroup_t *cg, const ward_memory_t *m, ward_e
                                     err, "%s", lim))
                   < 0)
     return ret;
-  else if (m->has_swap && m->swap != 0
+  else if (has_swap
            && (ret = ward_cg_write (fd, "linux.resources.memory.swap",
                                     "memory.memsw.limit_in_bytes", err, "%s", sw))
                   < 0)
@@ -464,7 +470,7 @@ int ward_cg_v1_apply (ward_cgroup_t *cg, const ward_resources_t *r, ward_error_t
     }
   if (r->unified_len)
     return ward_error_set_ret (err, -ENOTSUP, 0,
-                               "linux.resources.unified: requires cgroup v2 (this host is %s)",
+                               "invalid configuration: linux.resources.unified: cannot use unified on cgroup v1 (this host is %s)",
                                cg->mode == WARD_CGROUP_MODE_HYBRID ? "hybrid" : "cgroup v1");
   if (r->devices_len && (ret = apply_devices (cg, r, err)) < 0)
     return ret;

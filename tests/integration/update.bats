@@ -49,6 +49,30 @@ cg_read() {
   assert_equal "$(cg_read memory memory.limit_in_bytes)" 100663296
 }
 
+@test "update: --memory -1 lifts the memory and memsw limits together" {
+  [[ -e /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes ]] || skip "swap accounting is off on this host (no memory.memsw.limit_in_bytes)"
+  update_config '.linux.resources.memory = {"limit": 33554432, "swap": 67108864}'
+  start_sleeper
+  assert_equal "$(cg_read memory memory.memsw.limit_in_bytes)" 67108864
+  # memsw may never be below the memory limit: both go, memsw first (runc)
+  run runtime update --memory -1 "$ID"
+  assert_success
+  local unlimited
+  unlimited=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)
+  assert_equal "$(cg_read memory memory.limit_in_bytes)" "$unlimited"
+  assert_equal "$(cg_read memory memory.memsw.limit_in_bytes)" "$unlimited"
+}
+
+@test "update: linux.resources.unified is refused on cgroup v1 as runc words it" {
+  update_config '.linux.resources.unified = {"memory.min": "131072"}'
+  set_args /bin/true
+  run_ctr
+  assert_failure
+  assert_output --partial "invalid configuration"
+  # ward names the field too
+  ! is_ward || assert_output --partial "linux.resources.unified"
+}
+
 @test "update: --pids-limit sets pids.max" {
   start_sleeper
   run runtime update --pids-limit 42 "$ID"
