@@ -283,6 +283,10 @@ typedef struct
 {
   bool force_copy; /* skip overlayfs and copy the layers (tests, odd hosts) */
   bool used_copy;  /* out: the copy fallback was used */
+  /* overlayfs "volatile": no syncs of the upper fs (none at umount either);
+   * for throw-away containers (--rm) only: after a crash such an upper
+   * dir cannot be mounted again */
+  bool volatile_upper;
 } ward_snapshot_opts_t;
 
 /* <root>/containers/<id>/rootfs: an overlayfs of the image's layers with
@@ -290,7 +294,14 @@ typedef struct
  * available.  *rootfs (may be NULL) receives the path. */
 int ward_snapshot_create (const char *root, const char *image, const char *container_id,
                           ward_snapshot_opts_t *opts, char **rootfs, ward_error_t **err);
+/* Same, from an image the caller has open (no second store/image open). */
+int ward_snapshot_create_from (ward_store_t *store, const ward_image_t *img,
+                               const char *container_id, ward_snapshot_opts_t *opts,
+                               char **rootfs, ward_error_t **err);
 int ward_snapshot_remove (const char *root, const char *container_id, ward_error_t **err);
+/* Mounts the snapshot's overlay again when it is not mounted (after a
+ * reboot); a no-op for a mounted or copied one. */
+int ward_snapshot_mount (const char *root, const char *container_id, ward_error_t **err);
 
 /* The image's "User" (name, uid, name:group, uid:gid; "" = root) as ids,
  * looked up in the rootfs's own etc/passwd and etc/group (opened with

@@ -662,7 +662,9 @@ int ward_image_pull (ward_store_t *store, const char *name, const ward_pull_opts
     opts = &defaults;
   if (!curl_ready)
     {
-      curl_global_init (CURL_GLOBAL_DEFAULT);
+      /* libcurl is loaded here (image/curl_dl.c): a missing one fails the pull */
+      if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return ward_error_set_ret (err, -ENOSYS, 0, "pull %s: libcurl (libcurl.so.4) could not be loaded", name);
       curl_ready = true;
     }
   ret = ward_image_ref_parse (name, &ref, err);

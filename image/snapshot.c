@@ -56,7 +56,7 @@ static int copy_layers (ward_store_t *store, const ward_image_t *img, int dirfd,
  * so neither the page-sized option string nor ':' and ',' in paths limit
  * it.  -ENOSYS/-EINVAL when the kernel lacks it: the caller uses mount(2). */
 static int mount_overlay_fsconfig (char **dirs, size_t n, const char *cdir, int rootfs_fd,
-                                   ward_error_t **err)
+                                   bool vol, ward_error_t **err)
 {
   _cleanup_close_ int fs = fsopen ("overlay", FSOPEN_CLOEXEC);
   _cleanup_close_ int mnt = -1;
@@ -74,6 +74,9 @@ static int mount_overlay_fsconfig (char **dirs, size_t n, const char *cdir, int 
   if (fsconfig (fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
       || fsconfig (fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
     return ward_error_set (err, errno, "overlay upper/work dirs in '%s'", cdir);
+  /* an optimisation only: a kernel without "volatile" keeps the syncs */
+  if (vol && fsconfig (fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
+    ward_debug ("overlay for '%s': no volatile option: %s", cdir, strerror (errno));
   if (fsconfig (fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     return ward_error_set (err, errno, "create overlay for '%s/rootfs'", cdir);
   mnt = fsmount (fs, FSMOUNT_CLOEXEC, 0);
@@ -84,10 +87,24 @@ static int mount_overlay_fsconfig (char **dirs, size_t n, const char *cdir, int 
   return 0;
 }
 
+static int mount_overlay_layers (ward_store_t *store, char *const *digests, size_t n,
+                                 const char *cdir, int rootfs_fd, bool vol, ward_error_t **err);
+
 static int mount_overlay (ward_store_t *store, const ward_image_t *img, const char *cdir,
-                          int rootfs_fd, ward_error_t **err)
+                          int rootfs_fd, bool vol, ward_error_t **err)
 {
   size_t n = img->manifest->layers_len;
+  _cleanup_free_ char **digests = xzalloc ((n + 1) * sizeof *digests);
+  for (size_t i = 0; i < n; i++)
+    digests[i] = img->manifest->layers[i].digest;
+  return mount_overlay_layers (store, digests, n, cdir, rootfs_fd, vol, err);
+}
+
+/* The overlay of the layer blobs (bottom first) on rootfs_fd.  vol: the
+ * "volatile" option (no sync of the upper fs, above all none at umount). */
+static int mount_overlay_layers (ward_store_t *store, char *const *digests, size_t n,
+                                 const char *cdir, int rootfs_fd, bool vol, ward_error_t **err)
+{
   size_t cap = 256, len = 0;
   _cleanup_free_ char *opts = NULL;
   _cleanup_free_ char *lower = xmalloc (cap);
@@ -100,10 +117,10 @@ static int mount_overlay (ward_store_t *store, const ward_image_t *img, const ch
   dirs = xzalloc ((n + 1) * sizeof (char *));
   ret = 0;
   for (size_t i = 0; ret == 0 && i < n; i++)
-    ret = ward_store_layer_ensure (store, img->manifest->layers[i].digest, &dirs[i], err);
+    ret = ward_store_layer_ensure (store, digests[i], &dirs[i], err);
   if (ret == 0)
     {
-      ret = mount_overlay_fsconfig (dirs, n, cdir, rootfs_fd, err);
+      ret = mount_overlay_fsconfig (dirs, n, cdir, rootfs_fd, vol, err);
       if (ret == -ENOSYS || ret == -EINVAL || ret == -EOPNOTSUPP)
         ret = 1; /* older kernel: the option string below */
     }
@@ -137,14 +154,28 @@ static int mount_overlay (ward_store_t *store, const ward_image_t *img, const ch
   free (dirs);
   if (ret < 0)
     return ret;
-  opts = xasprintf ("lowerdir=%s,upperdir=%s/upper,workdir=%s/work", lower, cdir, cdir);
+  opts = xasprintf ("lowerdir=%s,upperdir=%s/upper,workdir=%s/work%s", lower, cdir, cdir,
+                    vol ? ",volatile" : "");
   if (strlen (opts) >= 4096)
     return ward_error_set (err, E2BIG, "overlay options for %zu layers exceed a page", n);
   snprintf (target, sizeof target, "/proc/self/fd/%d", rootfs_fd);
   if (mount ("overlay", target, "overlay", 0, opts) < 0)
-    return ward_error_set (err, errno, "mount overlay on '%s/rootfs'", cdir);
+    {
+      /* "volatile" is Linux 5.10+: an older kernel gets a plain upper */
+      if (errno == EINVAL && vol)
+        {
+          opts[strlen (opts) - strlen (",volatile")] = '\0';
+          if (mount ("overlay", target, "overlay", 0, opts) == 0)
+            return 0;
+        }
+      return ward_error_set (err, errno, "mount overlay on '%s/rootfs'", cdir);
+    }
   return 0;
 }
+
+static int snapshot_create_in (ward_store_t *store, const ward_image_t *img, const char *root,
+                               const char *id, ward_snapshot_opts_t *opts, char **rootfs,
+                               bool *made, ward_error_t **err);
 
 static int snapshot_create (const char *root, const char *image, const char *id,
                             ward_snapshot_opts_t *opts, char **rootfs, bool *made,
@@ -152,15 +183,8 @@ static int snapshot_create (const char *root, const char *image, const char *id,
 {
   _cleanup_store_ ward_store_t *store = NULL;
   _cleanup_image_ ward_image_t *img = NULL;
-  _cleanup_free_ char *cdir = NULL;
-  _cleanup_close_ int cfd = -1;
-  _cleanup_close_ int rfd = -1;
-  ward_snapshot_opts_t defaults = { 0 };
-  bool copy;
   int ret;
 
-  if (opts == NULL)
-    opts = &defaults;
   if (root == NULL)
     root = WARD_IMAGE_DEFAULT_ROOT;
   if (!container_id_ok (id))
@@ -170,6 +194,24 @@ static int snapshot_create (const char *root, const char *image, const char *id,
     ret = ward_image_open (store, image, &img, err);
   if (ret < 0)
     return ret;
+  return snapshot_create_in (store, img, root, id, opts, rootfs, made, err);
+}
+
+static int snapshot_create_in (ward_store_t *store, const ward_image_t *img, const char *root,
+                               const char *id, ward_snapshot_opts_t *opts, char **rootfs,
+                               bool *made, ward_error_t **err)
+{
+  _cleanup_free_ char *cdir = NULL;
+  _cleanup_close_ int cfd = -1;
+  _cleanup_close_ int rfd = -1;
+  ward_snapshot_opts_t defaults = { 0 };
+  bool copy;
+  int ret;
+
+  if (opts == NULL)
+    opts = &defaults;
+  if (!container_id_ok (id))
+    return ward_error_set (err, EINVAL, "invalid container id '%s'", id ? id : "");
 
   cdir = xasprintf ("%s/containers/%s", root, id);
   {
@@ -196,7 +238,7 @@ static int snapshot_create (const char *root, const char *image, const char *id,
       _cleanup_error_ ward_error_t *merr = NULL;
       if (mkdirat (cfd, "upper", 0755) < 0 || mkdirat (cfd, "work", 0700) < 0)
         return ward_error_set (err, errno, "mkdir '%s/upper'", cdir);
-      ret = mount_overlay (store, img, cdir, rfd, &merr);
+      ret = mount_overlay (store, img, cdir, rfd, opts->volatile_upper, &merr);
       if (ret < 0)
         {
           /* a broken layer is an error; a missing overlayfs is not */
@@ -263,6 +305,21 @@ int ward_snapshot_create (const char *root, const char *image, const char *id,
   return ret;
 }
 
+int ward_snapshot_create_from (ward_store_t *store, const ward_image_t *img,
+                               const char *container_id, ward_snapshot_opts_t *opts,
+                               char **rootfs, ward_error_t **err)
+{
+  bool made = false;
+  int ret = snapshot_create_in (store, img, store->root, container_id, opts, rootfs, &made, err);
+  if (ret < 0 && made)
+    {
+      _cleanup_error_ ward_error_t *e = NULL;
+      if (ward_snapshot_remove (store->root, container_id, &e) < 0)
+        ward_warn ("snapshot '%s': cleanup after failure: %s", container_id, e->msg);
+    }
+  return ret;
+}
+
 int ward_snapshot_remove (const char *root, const char *id, ward_error_t **err)
 {
   _cleanup_free_ char *cdir = NULL;
@@ -291,4 +348,57 @@ int ward_snapshot_remove (const char *root, const char *id, ward_error_t **err)
       return ward_error_set (err, errno, "open '%s'", pdir);
   }
   return ward_image_rm_rf_at (parent, id, err);
+}
+
+int ward_snapshot_mount (const char *root, const char *id, ward_error_t **err)
+{
+  _cleanup_free_ char *cdir = NULL;
+  _cleanup_free_ char *marker = NULL;
+  _cleanup_free_ char *blobs = NULL;
+  _cleanup_free_ char **digests = NULL;
+  _cleanup_store_ ward_store_t *store = NULL;
+  _cleanup_close_ int cfd = -1;
+  _cleanup_close_ int rfd = -1;
+  struct stat cst, rst;
+  size_t n = 0, line = 0;
+  int ret;
+
+  if (root == NULL)
+    root = WARD_IMAGE_DEFAULT_ROOT;
+  if (!container_id_ok (id))
+    return ward_error_set (err, EINVAL, "invalid container id '%s'", id ? id : "");
+  cdir = xasprintf ("%s/containers/%s", root, id);
+  cfd = open (cdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cfd < 0)
+    return ward_error_set (err, errno, "open '%s'", cdir);
+  rfd = openat (cfd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rfd < 0)
+    return ward_error_set (err, errno, "open '%s/rootfs'", cdir);
+  if (fstat (cfd, &cst) < 0 || fstat (rfd, &rst) < 0)
+    return ward_error_set (err, errno, "stat '%s/rootfs'", cdir);
+  /* mounted already (the common case), or a copy that needs no mount */
+  if (rst.st_dev != cst.st_dev)
+    return 0;
+  ret = ward_read_file_at (cfd, MARKER, &marker, NULL, 64, err);
+  if (ret < 0)
+    return ret;
+  if (strncmp (marker, "overlay", 7) != 0)
+    return 0;
+  ret = ward_read_file_at (cfd, SNAPSHOT_BLOBS, &blobs, NULL, 1 << 20, err);
+  if (ret < 0)
+    return ret;
+  /* manifest, config, then the layers bottom first */
+  for (char *save = NULL, *t = strtok_r (blobs, "\n", &save); t; t = strtok_r (NULL, "\n", &save))
+    if (line++ >= 2)
+      {
+        digests = xrealloc (digests, (n + 2) * sizeof *digests);
+        digests[n++] = t;
+        digests[n] = NULL;
+      }
+  if (n == 0)
+    return ward_error_set (err, EINVAL, "snapshot '%s': no layers listed in '%s/%s'", id, cdir, SNAPSHOT_BLOBS);
+  ret = ward_store_open (root, &store, err);
+  if (ret == 0)
+    ret = mount_overlay_layers (store, digests, n, cdir, rfd, false, err);
+  return ret < 0 ? ward_error_wrap (err, "remount snapshot '%s'", id) : 0;
 }

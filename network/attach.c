@@ -87,7 +87,8 @@ static int write_record (const ward_network_t *net, const ward_attach_opts_t *op
       json_object_array_add (ports, p);
     }
   json_object_object_add (o, "ports", ports);
-  return ward_net_write_atomic (dir, file, json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN), err);
+  return ward_net_write_atomic_ex (dir, file, json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN),
+                                   false, err);
 }
 
 struct attach_undo
@@ -133,6 +134,8 @@ static int setup_inside (const ward_network_t *net, const ward_attach_opts_t *op
     return ret;
   if ((ret = ward_link_set_up (nl, ifname, true, err)) < 0)
     return ret;
+  if (opts->no_default_route)
+    return 0;
   if (cidr6 && (ret = ward_route_add (nl, NULL, net->gateway6, ifname, err)) < 0)
     return ret;
   return ward_route_add (nl, NULL, net->gateway, ifname, err);
@@ -159,6 +162,12 @@ int ward_network_attach (const ward_network_t *net, const ward_attach_opts_t *op
   undo.id = opts->container_id;
   undo.lock_dir = lock_dir_of (net);
   ward_network_veth_name (opts->container_id, undo.veth_name);
+  if (opts->ifname && strcmp (opts->ifname, "eth0") != 0)
+    {
+      /* a second network (`ward network connect`) needs a host end of its own */
+      _cleanup_free_ char *key = xasprintf ("%s/%s", opts->container_id, opts->ifname);
+      ward_network_veth_name (key, undo.veth_name);
+    }
 
   ret = ward_network_setup_bridge (net, err);
   if (ret < 0)
@@ -230,11 +239,36 @@ static int detach_one (const ward_network_t *net, const char *id, ward_nl_t *nl,
   _cleanup_free_ char *lock_dir = lock_dir_of (net);
   char veth[16];
   int ret = 0, r;
+  /* no record (a crash) or ports in it: the nft rules must be looked for */
+  bool had_ports = true;
 
   ward_network_veth_name (id, veth);
+  {
+    /* the record names the host end (eth1... of `network connect` differ) */
+    _cleanup_free_ char *text = NULL;
+    _cleanup_json_ struct json_object *o = NULL;
+    struct json_object *v;
+    ward_error_t *e = NULL;
+    if (ward_read_file_at (AT_FDCWD, record, &text, NULL, 1 << 20, &e) < 0)
+      {
+        _cleanup_free_ char *ip = NULL;
+        ward_error_free (&e);
+        /* neither attached nor holding an address here: no rules either
+         * (ward_portmap_reconcile catches what a crash left) */
+        if (ward_ipam_lookup (net, id, &ip, &e) == -ENOENT)
+          had_ports = false;
+        ward_error_free (&e);
+      }
+    else if ((o = json_tokener_parse (text)) && json_object_object_get_ex (o, "veth", &v)
+             && json_object_is_type (v, json_type_string) && strlen (json_object_get_string (v)) < 16)
+      snprintf (veth, sizeof veth, "%s", json_object_get_string (v));
+    if (o && json_object_object_get_ex (o, "ports", &v) && json_object_is_type (v, json_type_array)
+        && json_object_array_length (v) == 0)
+      had_ports = false;
+  }
   if (nl && (r = ward_link_delete (nl, veth, true, err)) < 0)
     ret = r;
-  if ((r = ward_portmap_remove (lock_dir, id, err)) < 0 && ret == 0)
+  if (had_ports && (r = ward_portmap_remove (lock_dir, id, err)) < 0 && ret == 0)
     ret = r;
   if ((r = ward_ipam_release (net, id, err)) < 0 && ret == 0)
     ret = r;
@@ -243,7 +277,30 @@ static int detach_one (const ward_network_t *net, const char *id, ward_nl_t *nl,
   return ret;
 }
 
+int ward_network_detach_one (const ward_network_t *net, const char *container_id,
+                             ward_error_t **err)
+{
+  _cleanup_nl_ ward_nl_t *nl = NULL;
+  int ret;
+  if (!valid_id (container_id))
+    return ward_error_set (err, EINVAL, "detach: invalid container id \"%s\"",
+                           container_id ? container_id : "");
+  ret = ward_nl_open (-1, &nl, err);
+  if (ret < 0)
+    return ret;
+  ret = detach_one (net, container_id, nl, err);
+  if (ret < 0)
+    return ward_error_wrap (err, "detach container %s from network \"%s\"", container_id, net->name);
+  return 0;
+}
+
 int ward_network_detach (const char *state_root, const char *container_id, ward_error_t **err)
+{
+  return ward_network_detach_ex (state_root, container_id, true, err);
+}
+
+int ward_network_detach_ex (const char *state_root, const char *container_id, bool delete_links,
+                            ward_error_t **err)
 {
   ward_network_t **nets = NULL;
   _cleanup_nl_ ward_nl_t *nl = NULL;
@@ -256,8 +313,7 @@ int ward_network_detach (const char *state_root, const char *container_id, ward_
   r = ward_network_list (root_or_default (state_root), &nets, &n, err);
   if (r < 0)
     return r;
-  r = ward_nl_open (-1, &nl, err);
-  if (r < 0)
+  if (delete_links && (r = ward_nl_open (-1, &nl, err)) < 0)
     ret = r;
   for (size_t i = 0; i < n; i++)
     if ((r = detach_one (nets[i], container_id, nl, err)) < 0 && ret == 0)

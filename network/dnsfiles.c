@@ -37,6 +37,28 @@ static bool has_newline (const char *s)
   return strpbrk (s, "\n\r") != NULL;
 }
 
+/* The non-loopback nameservers of a resolv.conf file, appended to *ns. */
+static void file_nameservers (const char *path, char ***ns, size_t *n)
+{
+  _cleanup_free_ char *text = NULL;
+  ward_error_t *e = NULL;
+  char *line, *save = NULL;
+  if (ward_read_file_at (AT_FDCWD, path, &text, NULL, 1 << 20, &e) < 0)
+    {
+      ward_error_free (&e);
+      return;
+    }
+  for (line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      char ip[64];
+      if (sscanf (line, " nameserver %63s", ip) != 1 || is_loopback_ns (ip))
+        continue;
+      *ns = xrealloc (*ns, (*n + 2) * sizeof **ns);
+      (*ns)[(*n)++] = xstrdup (ip);
+      (*ns)[*n] = NULL;
+    }
+}
+
 int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_error_t **err)
 {
   const char *path = opts && opts->host_resolv_conf ? opts->host_resolv_conf : "/etc/resolv.conf";
@@ -114,6 +136,17 @@ int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_e
         }
     }
 
+  /* Only loopback resolvers: systemd-resolved lists the upstream servers
+   * it forwards to in a file of its own, which docker and podman use too. */
+  if (n_ns == 0 && n_dropped > 0)
+    {
+      const char *up = opts && opts->upstream_resolv_conf ? opts->upstream_resolv_conf
+                       : opts && opts->host_resolv_conf ? NULL
+                                                        : "/run/systemd/resolve/resolv.conf";
+      if (up)
+        file_nameservers (up, &ns, &n_ns);
+    }
+
   if (!strv_empty (opts ? opts->dns : NULL))
     for (const char *const *v = opts->dns; *v; v++)
       ward_strbuf_printf (&b, "nameserver %s\n", *v);
@@ -121,8 +154,10 @@ int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_e
     for (size_t i = 0; i < n_ns; i++)
       ward_strbuf_printf (&b, "nameserver %s\n", ns[i]);
   else
+    /* docker's fallback when the host leaves nothing usable */
     ward_strbuf_printf (&b, "# ward: the host has no nameserver reachable from a container%s;\n"
-                "# pass --dns to set one.\n",
+                "# pass --dns to set one.  Using the public defaults meanwhile.\n"
+                "nameserver 8.8.8.8\nnameserver 8.8.4.4\n",
             n_dropped ? " (its resolvers are on loopback)" : "");
 
   if (!strv_empty (opts ? opts->dns_search : NULL))

@@ -32,5 +32,15 @@ int ward_net_lock (const char *dir, const char *name, int *fd, ward_error_t **er
 /* Writes data to dir/name via temp file + fsync + rename (crash-safe). */
 int ward_net_write_atomic (const char *dir, const char *name, const char *data,
                            ward_error_t **err);
+/* durable false: no fsync.  For the state of running containers (IPAM,
+ * attach records): rename keeps it atomic against a crash of ward, and a
+ * crash of the machine kills every container it describes anyway (the
+ * fsyncs cost milliseconds per `ward run` on a busy disk). */
+int ward_net_write_atomic_ex (const char *dir, const char *name, const char *data, bool durable,
+                              ward_error_t **err);
+
+/* Whether `table <family> ward` exists in the caller's netns: one
+ * nfnetlink GETTABLE round trip, far cheaper than a libnftables call. */
+bool ward_net_nft_table_exists (int nfproto);
 
 #endif

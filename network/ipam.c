@@ -18,6 +18,7 @@
 
 #include "common/cleanup.h"
 #include "common/fs.h"
+#include "common/log.h"
 
 typedef unsigned __int128 u128;
 
@@ -120,7 +121,13 @@ static int ipam_open (const ward_network_t *net, struct ipam *ip, ward_error_t *
     {
       ip->doc = json_tokener_parse (text);
       if (ip->doc == NULL || !json_object_is_type (ip->doc, json_type_object))
-        return ward_error_set (err, EINVAL, "'%s': not a JSON object", path);
+        {
+          /* ipam.json is written without fsync: only a machine crash,
+           * which ended every container it listed, can leave it torn */
+          ward_warn ("'%s': not a JSON object, starting with no allocations", path);
+          json_object_put (ip->doc);
+          ip->doc = json_object_new_object ();
+        }
     }
   if (!json_object_object_get_ex (ip->doc, "allocations", &ip->allocs)
       || !json_object_is_type (ip->allocs, json_type_object))
@@ -134,7 +141,7 @@ static int ipam_open (const ward_network_t *net, struct ipam *ip, ward_error_t *
 static int ipam_save (const ward_network_t *net, struct ipam *ip, ward_error_t **err)
 {
   const char *text = json_object_to_json_string_ext (ip->doc, JSON_C_TO_STRING_PLAIN);
-  return ward_net_write_atomic (net->dir, "ipam.json", text, err);
+  return ward_net_write_atomic_ex (net->dir, "ipam.json", text, false, err);
 }
 
 static int key_family (const char *key)

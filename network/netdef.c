@@ -2,6 +2,8 @@
  * the bridge behind a network. */
 #include "network/internal.h"
 
+#include <linux/netfilter.h>
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +43,12 @@ int ward_net_lock (const char *dir, const char *name, int *fd_out, ward_error_t 
 int ward_net_write_atomic (const char *dir, const char *name, const char *data,
                            ward_error_t **err)
 {
+  return ward_net_write_atomic_ex (dir, name, data, true, err);
+}
+
+int ward_net_write_atomic_ex (const char *dir, const char *name, const char *data, bool durable,
+                              ward_error_t **err)
+{
   _cleanup_free_ char *tmp = xasprintf ("%s/.%s.%d.tmp", dir, name, (int) getpid ());
   _cleanup_free_ char *path = xasprintf ("%s/%s", dir, name);
   _cleanup_close_ int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -51,7 +59,7 @@ int ward_net_write_atomic (const char *dir, const char *name, const char *data,
     return ward_error_set (err, errno, "create '%s'", tmp);
   /* fsync before rename: after a crash the name points at either the old
    * or the complete new contents, never at an empty file. */
-  if (ward_write_all (fd, data, strlen (data)) < 0 || fsync (fd) < 0)
+  if (ward_write_all (fd, data, strlen (data)) < 0 || (durable && fsync (fd) < 0))
     {
       saved = errno;
       unlink (tmp);
@@ -63,6 +71,8 @@ int ward_net_write_atomic (const char *dir, const char *name, const char *data,
       unlink (tmp);
       return ward_error_set (err, saved, "rename '%s' to '%s'", tmp, path);
     }
+  if (!durable)
+    return 0;
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0)
     fsync (dfd);
@@ -559,6 +569,34 @@ int ward_network_remove (const char *state_root, const char *name, ward_error_t 
   return 0;
 }
 
+/* The IPv4 subnet routed through an existing bridge, or NULL. */
+static char *bridge_subnet (const char *bridge)
+{
+  _cleanup_nl_ ward_nl_t *nl = NULL;
+  ward_route_t *routes = NULL;
+  size_t n = 0;
+  ward_error_t *e = NULL;
+  char *out = NULL;
+  int idx;
+
+  if (ward_nl_open (-1, &nl, &e) < 0 || ward_link_index (nl, bridge, &idx, &e) < 0
+      || ward_route_list (nl, AF_INET, &routes, &n, &e) < 0)
+    {
+      ward_error_free (&e);
+      return NULL;
+    }
+  for (size_t i = 0; i < n && out == NULL; i++)
+    if (routes[i].oif == idx && routes[i].dst_len > 0 && routes[i].dst_len < 31
+        && routes[i].table == 254 /* main */)
+      {
+        char a[INET_ADDRSTRLEN];
+        if (inet_ntop (AF_INET, routes[i].dst, a, sizeof a))
+          out = xasprintf ("%s/%u", a, routes[i].dst_len);
+      }
+  free (routes);
+  return out;
+}
+
 int ward_network_ensure_default (const char *state_root, ward_network_t **out,
                                  ward_error_t **err)
 {
@@ -568,7 +606,14 @@ int ward_network_ensure_default (const char *state_root, ward_network_t **out,
 
   if (ret == -ENOENT)
     {
+      _cleanup_free_ char *adopted = NULL;
       ward_error_free (err);
+      /* Another ward root (tests use private ones) already made ward0 in
+       * this netns: share its subnet instead of stacking one more subnet
+       * on the bridge for every root. */
+      adopted = bridge_subnet (WARD_NETWORK_DEFAULT_BRIDGE);
+      if (adopted)
+        opts.subnet = adopted;
       ret = ward_network_create (state_root, &opts, out, err);
       if (ret == -EEXIST)
         {
@@ -592,6 +637,32 @@ int ward_network_ensure_default (const char *state_root, ward_network_t **out,
   return 0;
 }
 
+/* Whether the kernel routes net's subnet through its bridge, i.e. the
+ * bridge has the gateway address of this very network. */
+static bool bridge_routes_subnet (ward_nl_t *nl, const ward_network_t *net)
+{
+  ward_route_t *routes = NULL;
+  size_t n = 0;
+  ward_error_t *e = NULL;
+  uint8_t addr[16];
+  unsigned plen;
+  int family, idx;
+  bool found = false;
+
+  if (ward_cidr_parse (net->subnet, &family, addr, &plen) < 0)
+    return false;
+  if (ward_link_index (nl, net->bridge, &idx, &e) < 0 || ward_route_list (nl, family, &routes, &n, &e) < 0)
+    {
+      ward_error_free (&e);
+      return false;
+    }
+  for (size_t i = 0; i < n && !found; i++)
+    found = routes[i].oif == idx && routes[i].dst_len == plen
+            && memcmp (routes[i].dst, addr, family == AF_INET ? 4 : 16) == 0;
+  free (routes);
+  return found;
+}
+
 int ward_network_setup_bridge (const ward_network_t *net, ward_error_t **err)
 {
   _cleanup_nl_ ward_nl_t *nl = NULL;
@@ -605,6 +676,13 @@ int ward_network_setup_bridge (const ward_network_t *net, ward_error_t **err)
   ret = ward_nl_open (-1, &nl, err);
   if (ret < 0)
     return ret;
+  /* Fast path of every attach: the bridge this function made earlier (so
+   * its address, route_localnet and rules were set then) and ward's nft
+   * table still there.  A libnftables call costs milliseconds. */
+  if (ward_link_exists (nl, net->bridge) && bridge_routes_subnet (nl, net)
+      && ward_net_nft_table_exists (NFPROTO_IPV4)
+      && (net->subnet6 == NULL || ward_net_nft_table_exists (NFPROTO_IPV6)))
+    return ward_link_set_up (nl, net->bridge, true, err);
   ret = ward_link_bridge_create (nl, net->bridge, 0, true, err);
   if (ret < 0)
     return ret;

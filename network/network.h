@@ -294,12 +294,17 @@ typedef struct
   const char *const *dns;         /* --dns, NULL-terminated or NULL */
   const char *const *dns_search;  /* --dns-search */
   const char *const *dns_options; /* --dns-option */
+  /* where a host with only loopback resolvers keeps the real ones; NULL =
+   * /run/systemd/resolve/resolv.conf when host_resolv_conf is NULL too */
+  const char *upstream_resolv_conf;
 } ward_resolv_opts_t;
 
 /* resolv.conf contents: --dns servers, else the host's non-loopback
  * nameservers (a loopback resolver such as systemd-resolved's 127.0.0.53
- * cannot be reached from the container's netns); when none is left, a
- * comment says so.  search/options from the host unless overridden. */
+ * cannot be reached from the container's netns), else the upstream ones of
+ * systemd-resolved; when none is left, a comment says so and docker's
+ * public defaults stand in.  search/options from the host unless
+ * overridden. */
 int ward_resolvconf_generate (const ward_resolv_opts_t *opts, char **out, ward_error_t **err);
 
 typedef struct
@@ -337,6 +342,7 @@ typedef struct
   const char *ip6;          /* --ip6 on a network with subnet6, may be NULL */
   const ward_port_t *ports;
   size_t n_ports;
+  bool no_default_route;    /* a further network: only its subnet route */
 } ward_attach_opts_t;
 
 typedef struct
@@ -366,6 +372,16 @@ int ward_network_attach (const ward_network_t *net, const ward_attach_opts_t *op
  * rules and the IPAM entry of container_id on every network.  Missing
  * pieces are fine (idempotent). */
 int ward_network_detach (const char *state_root, const char *container_id, ward_error_t **err);
+
+/* delete_links false: the veths are left to the kernel, which deletes
+ * them with the container's netns once its last reference is gone (the
+ * caller has dropped it).  Deleting a veth waits for an RCU grace period
+ * (about 15 ms); netns cleanup does that in the background, batched. */
+int ward_network_detach_ex (const char *state_root, const char *container_id, bool delete_links,
+                            ward_error_t **err);
+/* The same for one network only (`ward network disconnect`). */
+int ward_network_detach_one (const ward_network_t *net, const char *container_id,
+                             ward_error_t **err);
 
 /* ward_network_detach for every container recorded on any network, or
  * holding an address or nft rules, whose id is not in live_ids. */

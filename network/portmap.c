@@ -11,6 +11,9 @@
  *                         ip saddr <subnet> oifname != <bridge> masquerade
  *                         oifname <bridge> ip saddr 127.0.0.0/8 masquerade
  *                         oifname <bridge> ip saddr <subnet> ct status dnat masquerade }
+ *     chain forward     { type filter hook forward priority filter;
+ *                         per network: iifname <bridge> oifname "ward*"
+ *                         oifname != <bridge> ct status ! dnat drop }
  *   }
  *
  * prerouting catches connections from outside and from containers (hairpin:
@@ -38,6 +41,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 
 #include "common/cleanup.h"
 #include "common/fs.h"
@@ -242,6 +248,13 @@ static int nft_run (const char *cmds, bool handles, char **out, const char *what
       size_t len = strlen (msg);
       while (len && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
         msg[--len] = '\0';
+      /* what a kernel without nf_tables NAT says: name what is missing */
+      if (strstr (cmds, "add table")
+          && (strstr (msg, "not supported") || strstr (msg, "No such file or directory")))
+        return ward_error_set (err, EOPNOTSUPP,
+                               "%s: nftables: %s (the kernel needs nf_tables with NAT and fib: "
+                               "modprobe nf_tables nft_chain_nat nft_fib_ipv4 nf_nat; or use --network none)",
+                               what, msg);
       return ward_error_set (err, 0, "%s: nftables: %s", what, msg);
     }
   if (out)
@@ -405,11 +418,59 @@ static char *base_chains (const char *f)
       "add chain %1$s ward output { type nat hook output priority -100; policy accept; }\n"
       "add chain %1$s ward postrouting { type nat hook postrouting priority srcnat; policy accept; }\n"
       "add chain %1$s ward published\n"
+      "add chain %1$s ward forward { type filter hook forward priority filter; policy accept; }\n"
       "flush chain %1$s ward prerouting\n"
       "flush chain %1$s ward output\n"
       "add rule %1$s ward prerouting fib daddr type local jump published\n"
       "add rule %1$s ward output fib daddr type local jump published\n",
       f);
+}
+
+bool ward_net_nft_table_exists (int nfproto)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct mnl_socket *sock = mnl_socket_open2 (NETLINK_NETFILTER, SOCK_CLOEXEC);
+  struct nlmsghdr *nlh;
+  struct nfgenmsg *nfg;
+  uint32_t seq = 1;
+  bool found = false;
+  ssize_t n;
+
+  if (sock == NULL)
+    return false;
+  if (mnl_socket_bind (sock, 0, MNL_SOCKET_AUTOPID) < 0)
+    {
+      mnl_socket_close (sock);
+      return false;
+    }
+  nlh = mnl_nlmsg_put_header (buf);
+  nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = seq;
+  nfg = mnl_nlmsg_put_extra_header (nlh, sizeof *nfg);
+  nfg->nfgen_family = (uint8_t) nfproto;
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = 0;
+  mnl_attr_put_strz (nlh, NFTA_TABLE_NAME, "ward");
+  if (mnl_socket_sendto (sock, nlh, nlh->nlmsg_len) >= 0)
+    while ((n = mnl_socket_recvfrom (sock, buf, sizeof buf)) > 0)
+      {
+        /* a NEWTABLE reply means it exists; the ACK or an error ends it */
+        struct nlmsghdr *h = (struct nlmsghdr *) buf;
+        int len = (int) n;
+        bool done = false;
+        for (; mnl_nlmsg_ok (h, len); h = mnl_nlmsg_next (h, &len))
+          {
+            if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWTABLE))
+              found = true;
+            if (h->nlmsg_type == NLMSG_ERROR || h->nlmsg_type == NLMSG_DONE)
+              done = true;
+          }
+        if (done)
+          break;
+      }
+  mnl_socket_close (sock);
+  return found;
 }
 
 int ward_portmap_setup (const char *lock_dir, const ward_network_t *net, ward_error_t **err)
@@ -452,9 +513,13 @@ int ward_portmap_setup (const char *lock_dir, const ward_network_t *net, ward_er
                     "add rule ip ward postrouting ip saddr %s oifname != \"%s\" masquerade comment \"%s\"\n"
                     "add rule ip ward postrouting oifname \"%s\" ip saddr 127.0.0.0/8 masquerade comment \"%s\"\n"
                     "add rule ip ward postrouting oifname \"%s\" ip saddr %s ct status dnat masquerade comment \"%s\"\n"
+                    /* networks are isolated from each other (ward bridges are
+                     * "ward*"), but a published port is reachable from all */
+                    "add rule ip ward forward iifname \"%s\" oifname \"ward*\" oifname != \"%s\" ct status ! dnat drop comment \"%s\"\n"
                     "%s",
                     base, base6 ? base6 : "", deletes ? deletes : "", net->subnet, net->bridge, tag,
-                    net->bridge, tag, net->bridge, net->subnet, tag, rules6 ? rules6 : "");
+                    net->bridge, tag, net->bridge, net->subnet, tag, net->bridge, net->bridge, tag,
+                    rules6 ? rules6 : "");
   return nft_run (cmds, false, NULL, "set up nftables table ip ward", err);
 }
 

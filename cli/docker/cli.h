@@ -55,4 +55,16 @@ int ward_cli_cmd_load (int argc, char **argv);
 int ward_cli_cmd_save (int argc, char **argv);
 int ward_cli_cmd_import_default (int argc, char **argv);
 
+/* network.c (net): `ward network create|ls|inspect|rm|connect|disconnect|prune` */
+int ward_cli_cmd_network (int argc, char **argv);
+
+/* volume.c */
+int ward_cli_cmd_volume (int argc, char **argv);
+
+/* containers.c */
+int ward_cli_cmd_rename (int argc, char **argv);
+int ward_cli_cmd_stats (int argc, char **argv);
+/* `start --all`: what dockerd restarts at boot; prints the ids started. */
+int ward_cli_start_all (void);
+
 #endif

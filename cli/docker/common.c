@@ -47,6 +47,8 @@ int ward_cli_open_mgr (ward_mgr_t **m)
   _cleanup_error_ ward_error_t *e = NULL;
   if (ward_mgr_open (ward_cli_root, m, &e) < 0)
     return ward_cli_fail_err (125, e);
+  /* what a crashed monitor left of a network goes first (cheap otherwise) */
+  ward_mgr_net_reconcile (*m);
   return 0;
 }
 

@@ -1,8 +1,10 @@
 # ward: the docker-compatible, daemonless front end (argv parsing and output).
 bin_PROGRAMS += ward
 ward_SOURCES = cli/docker/main.c cli/docker/cli.h cli/docker/common.c cli/docker/images.c \
+	cli/docker/volume.c cli/docker/containers.c \
 	cli/docker/flags.c cli/docker/flags.h cli/docker/template.c cli/docker/template.h
-ward_LDADD = $(WARD_IMAGE_LIBS) $(WARD_LIBS) -lpthread
+ward_SOURCES += cli/docker/network.c
+ward_LDADD = $(WARD_IMAGE_LIBS) $(WARD_NET_LIBS) $(WARD_LIBS) -lpthread
 EXTRA_DIST += cli/docker/smoke.sh
 
 # `make install` leaves a usable busybox image: the installed ward imports
@@ -18,3 +20,11 @@ install-ward-default-image:
 	  echo "ward: /bin/busybox not found (apt-get install busybox-static): no default busybox image imported"; \
 	fi
 .PHONY: install-ward-default-image
+
+# ward.service: `ward start --all` at boot (restart policies across reboots).
+systemdunitdir = $(prefix)/lib/systemd/system
+systemdunit_DATA = cli/docker/ward.service
+CLEANFILES += cli/docker/ward.service
+EXTRA_DIST += cli/docker/ward.service.in
+cli/docker/ward.service: $(srcdir)/cli/docker/ward.service.in
+	$(AM_V_GEN)$(MKDIR_P) cli/docker && sed -e 's|[@]bindir[@]|$(bindir)|g' $(srcdir)/cli/docker/ward.service.in >$@

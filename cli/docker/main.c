@@ -38,6 +38,8 @@ enum
   R_ULIMIT, R_TMPFS, R_INIT, R_RESTART, R_LABEL, R_STOP_SIGNAL, R_STOP_TIMEOUT, R_SHM_SIZE,
   R_DEVICE, R_SYSCTL, R_GROUP_ADD, R_PUBLISH, R_PULL, R_QUIET, R_PLATFORM, R_LOG_DRIVER,
   R_LOG_OPT, R_EXPOSE,
+  /* networking (net) */
+  R_PUBLISH_ALL, R_IP, R_DNS, R_DNS_SEARCH, R_DNS_OPTION, R_ADD_HOST,
 };
 
 static const ward_flag_def_t run_flags[] = {
@@ -84,6 +86,13 @@ static const ward_flag_def_t run_flags[] = {
   { "log-driver", 0, WARD_FLAG_VALUE, R_LOG_DRIVER },
   { "log-opt", 0, WARD_FLAG_VALUE, R_LOG_OPT },
   { "expose", 0, WARD_FLAG_VALUE, R_EXPOSE },
+  { "publish-all", 'P', WARD_FLAG_BOOL, R_PUBLISH_ALL },
+  { "ip", 0, WARD_FLAG_VALUE, R_IP },
+  { "dns", 0, WARD_FLAG_VALUE, R_DNS },
+  { "dns-search", 0, WARD_FLAG_VALUE, R_DNS_SEARCH },
+  { "dns-option", 0, WARD_FLAG_VALUE, R_DNS_OPTION },
+  { "dns-opt", 0, WARD_FLAG_VALUE, R_DNS_OPTION },
+  { "add-host", 0, WARD_FLAG_VALUE, R_ADD_HOST },
   { NULL, 0, 0, 0 },
 };
 
@@ -97,7 +106,9 @@ static void run_cfg_clear (run_cfg_t *c)
 {
   char ***lists[] = { &c->o.env, &c->o.labels, &c->o.cap_add, &c->o.cap_drop, &c->o.security_opt,
                       &c->o.group_add, &c->o.binds, &c->o.mounts, &c->o.tmpfs, &c->o.devices,
-                      &c->o.sysctls, &c->o.ulimits, &c->o.publish, &c->entrypoint_v };
+                      &c->o.sysctls, &c->o.ulimits, &c->o.publish, &c->entrypoint_v,
+                      &c->o.expose, &c->o.dns, &c->o.dns_search, &c->o.dns_options,
+                      &c->o.add_hosts };
   for (size_t i = 0; i < ARRAY_SIZE (lists); i++)
     ward_strv_freep (lists[i]);
 }
@@ -260,8 +271,14 @@ static int parse_run (int argc, char **argv, run_cfg_t *c, bool *quiet)
         case R_PLATFORM:
         case R_LOG_DRIVER:
         case R_LOG_OPT:
-        case R_EXPOSE:
           break;
+        case R_EXPOSE: ward_cli_strv_append (&c->o.expose, v); break;
+        case R_PUBLISH_ALL: c->o.publish_all = ward_flag_bool (v); break;
+        case R_IP: c->o.ip = v; break;
+        case R_DNS: ward_cli_strv_append (&c->o.dns, v); break;
+        case R_DNS_SEARCH: ward_cli_strv_append (&c->o.dns_search, v); break;
+        case R_DNS_OPTION: ward_cli_strv_append (&c->o.dns_options, v); break;
+        case R_ADD_HOST: ward_cli_strv_append (&c->o.add_hosts, v); break;
         }
     }
   if (ret == 0 && f.n_args == 0)
@@ -414,9 +431,18 @@ static int cmd_start (int argc, char **argv)
 {
   static const ward_flag_def_t defs[] = { { "attach", 'a', WARD_FLAG_BOOL, 1 },
                                           { "interactive", 'i', WARD_FLAG_BOOL, 2 },
+                                          { "all", 0, WARD_FLAG_BOOL, 3 },
                                           { NULL, 0, 0, 0 } };
   bool attach = false;
   int ret;
+  /* `start --all` (no CONTAINER): the boot-time restart, see ward.service */
+  for (int k = 0; k < argc && strcmp (argv[k], "--") != 0; k++)
+    if (strcmp (argv[k], "--all") == 0 || strcmp (argv[k], "--all=true") == 0)
+      {
+        if (argc != 1)
+          return ward_cli_fail (1, "\"ward start --all\" takes no other flag and no container");
+        return ward_cli_start_all ();
+      }
   SIMPLE_PARSE (defs, 1, "start [OPTIONS] CONTAINER [CONTAINER...]");
   for (size_t i = 0; i < f.n; i++)
     if (f.vals[i].id == 1 || f.vals[i].id == 2)
@@ -451,8 +477,15 @@ static int cmd_restart (int argc, char **argv)
 static int rm_one (ward_mgr_t *m, const char *id, const char *ref, void *data)
 {
   _cleanup_error_ ward_error_t *e = NULL;
-  if (ward_mgr_remove (m, id, *(bool *) data, &e) < 0)
+  _cleanup_json_ json_object *rec = NULL;
+  bool *flags = data; /* force, volumes */
+  /* -v: the anonymous volumes go with the record, read before it goes */
+  if (flags[1] && ward_mgr_record_read (m, id, &rec, &e) < 0)
     return ward_cli_fail_err (1, e);
+  if (ward_mgr_remove (m, id, flags[0], &e) < 0)
+    return ward_cli_fail_err (1, e);
+  if (rec)
+    ward_mgr_volumes_release_anonymous (m, rec);
   printf ("%s\n", ref);
   return 0;
 }
@@ -463,13 +496,13 @@ static int cmd_rm (int argc, char **argv)
                                           { "volumes", 'v', WARD_FLAG_BOOL, 2 },
                                           { "link", 'l', WARD_FLAG_BOOL, 3 },
                                           { NULL, 0, 0, 0 } };
-  bool force = false;
+  bool flags[2] = { false, false }; /* force, volumes */
   int ret;
   SIMPLE_PARSE (defs, 1, "rm [OPTIONS] CONTAINER [CONTAINER...]");
   for (size_t i = 0; i < f.n; i++)
-    if (f.vals[i].id == 1)
-      force = ward_flag_bool (f.vals[i].value);
-  ret = for_each_ref (f.args, f.n_args, rm_one, &force);
+    if (f.vals[i].id == 1 || f.vals[i].id == 2)
+      flags[f.vals[i].id - 1] = ward_flag_bool (f.vals[i].value);
+  ret = for_each_ref (f.args, f.n_args, rm_one, flags);
   ward_flags_free (&f);
   return ret;
 }
@@ -520,6 +553,7 @@ typedef struct
   json_object *rec;
   bool no_trunc;
   char id[65], command[512], created[128], created_at[64], status[128], names[300], labels[2048];
+  char ports[1024];
 } ps_row_t;
 
 static void ellipsis (char *s, size_t max)
@@ -553,7 +587,9 @@ static const char *ps_lookup (const char *field, void *data)
     return r->status;
   if (strcmp (field, "State") == 0)
     return ward_mgr_rec_str (r->rec, "State.Status");
-  if (strcmp (field, "Ports") == 0 || strcmp (field, "Size") == 0 || strcmp (field, "Mounts") == 0)
+  if (strcmp (field, "Ports") == 0)
+    return r->ports;
+  if (strcmp (field, "Size") == 0 || strcmp (field, "Mounts") == 0)
     return "";
   if (strcmp (field, "Networks") == 0)
     return ward_mgr_rec_str (r->rec, "HostConfig.NetworkMode");
@@ -612,6 +648,10 @@ static void ps_fill (ps_row_t *r, json_object *rec, bool no_trunc, time_t now)
       }
     ls = ward_strbuf_take (&lb);
     snprintf (r->labels, sizeof r->labels, "%s", ls);
+  }
+  {
+    _cleanup_free_ char *ports = ward_mgr_net_ports_string (rec);
+    snprintf (r->ports, sizeof r->ports, "%s", ports);
   }
 }
 
@@ -828,6 +868,13 @@ static int cmd_inspect (int argc, char **argv)
         rec = ward_cli_image_inspect_json (f.args[i]);
       if (rec == NULL)
         {
+          /* then a volume, as docker inspect looks it up */
+          _cleanup_error_ ward_error_t *ve = NULL;
+          if (ward_mgr_volume_inspect (m, f.args[i], &rec, &ve) < 0)
+            rec = NULL;
+        }
+      if (rec == NULL)
+        {
           /* docker: "Error: No such object: X" for inspect */
           fprintf (stderr, "Error: No such object: %s\n", f.args[i]);
           ret = 1;
@@ -837,6 +884,7 @@ static int cmd_inspect (int argc, char **argv)
         {
           json_object_object_del (st, "MonitorPid");
           json_object_object_del (st, "ManuallyStopped");
+          json_object_object_del (st, "BootId");
         }
       if (format)
         {
@@ -872,6 +920,7 @@ static int cmd_logs (int argc, char **argv)
                                           { "timestamps", 't', WARD_FLAG_BOOL, 3 },
                                           { "since", 0, WARD_FLAG_VALUE, 4 },
                                           { "details", 0, WARD_FLAG_BOOL, 5 },
+                                          { "until", 0, WARD_FLAG_VALUE, 6 },
                                           { NULL, 0, 0, 0 } };
   ward_mgr_logs_opts_t o = { .tail = -1, .out_fd = 1, .err_fd = 2 };
   _cleanup_mgr_ ward_mgr_t *m = NULL;
@@ -888,20 +937,22 @@ static int cmd_logs (int argc, char **argv)
         case 2: o.tail = strcmp (v, "all") == 0 ? -1 : atol (v); break;
         case 3: o.timestamps = ward_flag_bool (v); break;
         case 4:
+        case 6:
           {
             struct timespec ts;
             char *end;
             double d = strtod (v, &end);
+            time_t *when = f.vals[i].id == 4 ? &o.since : &o.until;
             if (ward_mgr_time_parse (v, &ts) == 0)
-              o.since = ts.tv_sec;
-            else if (end != v && (*end == 's' || *end == 'm' || *end == 'h'))
-              o.since = time (NULL) - (time_t) (d * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600));
+              *when = ts.tv_sec;
+            else if (end != v && (*end == 's' || *end == 'm' || *end == 'h') && end[1] == '\0')
+              *when = time (NULL) - (time_t) (d * (*end == 's' ? 1 : *end == 'm' ? 60 : 3600));
             else if (end != v && *end == '\0')
-              o.since = (time_t) d;
+              *when = (time_t) d;
             else
               {
                 ward_flags_free (&f);
-                return ward_cli_fail (1, "invalid value for \"since\": %s", v);
+                return ward_cli_fail (1, "invalid value for \"%s\": %s", f.vals[i].id == 4 ? "since" : "until", v);
               }
           }
           break;
@@ -1052,15 +1103,42 @@ static int cmd_port (int argc, char **argv)
   _cleanup_mgr_ ward_mgr_t *m = NULL;
   _cleanup_free_ char *id = NULL;
   _cleanup_error_ ward_error_t *e = NULL;
+  _cleanup_json_ json_object *rec = NULL;
+  _cleanup_free_ char *want = NULL;
+  json_object *ns, *ports;
+  bool found = false;
   int ret;
   SIMPLE_PARSE (defs, 1, "port CONTAINER [PRIVATE_PORT[/PROTO]]");
-  /* no published ports until bridge networking exists */
-  if ((ret = ward_cli_open_mgr (&m)) == 0 && ward_mgr_lookup (m, f.args[0], &id, &e) < 0)
-    ret = ward_cli_fail_err (1, e);
-  else if (ret == 0 && f.n_args > 1)
-    ret = ward_cli_fail (1, "Error: No public port '%s' published for %s", f.args[1], f.args[0]);
-  ward_flags_free (&f);
-  return ret;
+  if ((ret = ward_cli_open_mgr (&m)) != 0)
+    return ret;
+  if (ward_mgr_lookup (m, f.args[0], &id, &e) < 0 || ward_mgr_record_refresh (m, id, &rec, &e) < 0)
+    return ward_cli_fail_err (1, e);
+  if (f.n_args > 1)
+    want = strchr (f.args[1], '/') ? xstrdup (f.args[1]) : xasprintf ("%s/tcp", f.args[1]);
+  /* NetworkSettings.Ports holds what the running container publishes */
+  if (json_object_object_get_ex (rec, "NetworkSettings", &ns) && json_object_object_get_ex (ns, "Ports", &ports)
+      && json_object_is_type (ports, json_type_object))
+    {
+      json_object_object_foreach (ports, key, list)
+        {
+          if ((want && strcmp (key, want) != 0) || !json_object_is_type (list, json_type_array))
+            continue;
+          for (size_t i = 0; i < json_object_array_length (list); i++)
+            {
+              json_object *b = json_object_array_get_idx (list, i), *hi, *hp;
+              if (!json_object_object_get_ex (b, "HostIp", &hi) || !json_object_object_get_ex (b, "HostPort", &hp))
+                continue;
+              found = true;
+              if (want)
+                printf ("%s:%s\n", json_object_get_string (hi), json_object_get_string (hp));
+              else
+                printf ("%s -> %s:%s\n", key, json_object_get_string (hi), json_object_get_string (hp));
+            }
+        }
+    }
+  if (want && !found)
+    return ward_cli_fail (1, "Error: No public port '%s' published for %s", want, f.args[0]);
+  return 0;
 }
 
 /* ---- cp: through the container's snapshot ---------------------------------------- */
@@ -1169,6 +1247,9 @@ static void usage (FILE *out)
          "  pause       Pause all processes within one or more containers\n"
          "  unpause     Unpause all processes within one or more containers\n"
          "  wait        Block until one or more containers stop, then print their exit codes\n"
+         "  rename      Rename a container\n"
+         "  stats       Display a live stream of container(s) resource usage statistics\n"
+         "  volume      Manage volumes\n"
          "  top         Display the running processes of a container\n"
          "  port        List port mappings for the container\n"
          "  cp          Copy files/folders between a container and the local filesystem\n"
@@ -1315,11 +1396,14 @@ int main (int argc, char **argv)
     }
   if (strcmp (ward_cli_verb, "pause") == 0 || strcmp (ward_cli_verb, "unpause") == 0)
     return cmd_pause (argc, argv, strcmp (ward_cli_verb, "pause") == 0);
-  if (strcmp (ward_cli_verb, "stats") == 0 || strcmp (ward_cli_verb, "network") == 0)
-    {
-      fprintf (stderr, "ward: '%s' is not implemented yet\n", ward_cli_verb);
-      return 1;
-    }
+  if (strcmp (ward_cli_verb, "volume") == 0)
+    return ward_cli_cmd_volume (argc, argv);
+  if (strcmp (ward_cli_verb, "rename") == 0)
+    return ward_cli_cmd_rename (argc, argv);
+  if (strcmp (ward_cli_verb, "stats") == 0)
+    return ward_cli_cmd_stats (argc, argv);
+  if (strcmp (ward_cli_verb, "network") == 0)
+    return ward_cli_cmd_network (argc, argv);
   fprintf (stderr, "ward: '%s' is not a ward command.\nSee 'ward --help'\n", ward_cli_verb);
   return 125;
 }

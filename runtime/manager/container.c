@@ -3,6 +3,7 @@
 #include <config.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -282,7 +283,8 @@ int ward_mgr_import_default_image (const char *root, const char *busybox_path, c
 
 /* docker pulls a missing image; with no network a fresh machine still has
  * busybox: the built-in image from the host's static busybox. */
-static int ensure_image (ward_mgr_t *m, const char *name, ward_image_t **img, ward_error_t **err)
+static int ensure_image (ward_mgr_t *m, const char *name, ward_store_t **store_out,
+                         ward_image_t **img, ward_error_t **err)
 {
   _cleanup_store_ ward_store_t *store = NULL;
   _cleanup_image_ref_ ward_image_ref_t *ref = NULL;
@@ -290,6 +292,8 @@ static int ensure_image (ward_mgr_t *m, const char *name, ward_image_t **img, wa
   if (ret < 0)
     return ret;
   ret = ward_image_open (store, name, img, err);
+  if (ret == 0)
+    *store_out = TAKE_PTR (store);
   if (ret != -ENOENT)
     return ret;
   ward_error_free (err);
@@ -311,7 +315,10 @@ static int ensure_image (ward_mgr_t *m, const char *name, ward_image_t **img, wa
           return ward_error_wrap (err, "Unable to find image '%s' locally", fam);
         }
     }
-  return ward_image_open (store, name, img, err);
+  ret = ward_image_open (store, name, img, err);
+  if (ret == 0)
+    *store_out = TAKE_PTR (store);
+  return ret;
 }
 
 /* ---- create ----------------------------------------------------------------- */
@@ -409,6 +416,13 @@ typedef struct
   size_t n_sysctls;
   uint32_t *gids;
   char *seccomp;
+  /* the volume each mount is (NULL: a bind or tmpfs); n_mount_vol <= n_mounts */
+  char **mount_vol;
+  bool *mount_vol_v;       /* spelled with -v (docker shows Mode "z") */
+  size_t n_mount_vol;
+  size_t init_mount;       /* 1 + index of the /dev/init mount, 0 = none */
+  char **init_argv;        /* /dev/init -- ARGS */
+  char **new_vols;         /* made by this create: removed if it fails */
 } spec_build_t;
 
 static void spec_build_clear (spec_build_t *b)
@@ -433,6 +447,17 @@ static void spec_build_clear (spec_build_t *b)
   free (b->sysctls);
   free (b->gids);
   free (b->seccomp);
+  for (size_t i = 0; i < b->n_mount_vol; i++)
+    free (b->mount_vol[i]);
+  free (b->mount_vol);
+  free (b->mount_vol_v);
+  ward_strv_freep (&b->init_argv);
+  ward_strv_freep (&b->new_vols);
+}
+
+static const char *mount_vol_at (const spec_build_t *b, size_t i)
+{
+  return i < b->n_mount_vol ? b->mount_vol[i] : NULL;
 }
 
 static int add_mount (spec_build_t *b, int (*parse) (const char *, ward_cspec_mount_t *, ward_error_t **),
@@ -519,6 +544,308 @@ static int parse_security_opts (spec_build_t *b, char **opts, bool privileged, w
   return ward_read_file_at (AT_FDCWD, profile, &b->seccomp, NULL, 0, err) < 0
              ? ward_error_wrap (err, "opening seccomp profile (%s) failed", profile)
              : 0;
+}
+
+/* ---- volumes, --init, --privileged devices ----------------------------------- */
+
+static void push_mount (spec_build_t *b, ward_cspec_mount_t *mt, const char *vol, bool via_v)
+{
+  size_t n = b->n_mounts + 1;
+  b->mounts = xrealloc (b->mounts, n * sizeof *b->mounts);
+  b->mount_vol = xrealloc (b->mount_vol, n * sizeof *b->mount_vol);
+  b->mount_vol_v = xrealloc (b->mount_vol_v, n * sizeof *b->mount_vol_v);
+  for (size_t i = b->n_mount_vol; i < b->n_mounts; i++)
+    {
+      b->mount_vol[i] = NULL;
+      b->mount_vol_v[i] = false;
+    }
+  b->mount_vol[b->n_mounts] = vol ? xstrdup (vol) : NULL;
+  b->mount_vol_v[b->n_mounts] = via_v;
+  b->mounts[b->n_mounts++] = *mt;
+  b->n_mount_vol = b->n_mounts;
+  memset (mt, 0, sizeof *mt);
+}
+
+typedef struct
+{
+  char *name; /* NULL = anonymous */
+  char *dst;
+  bool ro, nocopy, via_v;
+} vol_req_t;
+
+static void vol_req_clear (vol_req_t *v)
+{
+  free (v->name);
+  free (v->dst);
+  memset (v, 0, sizeof *v);
+}
+
+static int vol_name_error (const char *name, ward_error_t **err)
+{
+  if (strlen (name) < 2 && isalnum ((unsigned char) name[0]))
+    return ward_error_set_ret (err, -EINVAL, 0,
+                               "create %s: volume name is too short, names should be at least two alphanumeric characters",
+                               name);
+  return ward_error_set_ret (err, -EINVAL, 0,
+                             "create %s: \"%s\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+                             name, name);
+}
+
+/* -v NAME:/path[:opts] and -v /path: 1 with *out filled, 0 when spec is a
+ * bind mount (HOST:CTR), < 0 on a bad spec. */
+static int parse_volume_v (const char *spec, vol_req_t *out, ward_error_t **err)
+{
+  _cleanup_free_ char *s = xstrdup (spec);
+  char *dst = strchr (s, ':'), *mode;
+  memset (out, 0, sizeof *out);
+  out->via_v = true;
+  if (dst == NULL)
+    {
+      if (s[0] != '/')
+        return ward_error_set_ret (err, -EINVAL, 0,
+                                   "invalid volume specification: '%s': invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute",
+                                   spec, s);
+      out->dst = xstrdup (s);
+      return 1;
+    }
+  if (s[0] == '/')
+    return 0;
+  *dst++ = '\0';
+  mode = strchr (dst, ':');
+  if (mode)
+    *mode++ = '\0';
+  if (!ward_mgr_volume_name_valid (s))
+    return vol_name_error (s, err);
+  if (dst[0] != '/')
+    return ward_error_set_ret (err, -EINVAL, 0,
+                               "invalid volume specification: '%s': invalid mount config for type \"volume\": invalid mount path: '%s' mount path must be absolute",
+                               spec, dst);
+  if (mode && *mode)
+    {
+      char *save = NULL;
+      for (char *t = strtok_r (mode, ",", &save); t; t = strtok_r (NULL, ",", &save))
+        {
+          if (strcmp (t, "ro") == 0)
+            out->ro = true;
+          else if (strcmp (t, "nocopy") == 0)
+            out->nocopy = true;
+          else if (strcmp (t, "rw") != 0 && strcmp (t, "z") != 0 && strcmp (t, "Z") != 0)
+            return ward_error_set_ret (err, -EINVAL, 0, "invalid volume specification: '%s': invalid mode: %s", spec, t);
+        }
+    }
+  out->name = xstrdup (s);
+  out->dst = xstrdup (dst);
+  return 1;
+}
+
+/* --mount type=volume[,source=NAME],target=/path[,readonly][,volume-nocopy]:
+ * 1 with *out filled, 0 for the other types. */
+static int parse_volume_mount (const char *spec, vol_req_t *out, ward_error_t **err)
+{
+  _cleanup_free_ char *s = xstrdup (spec);
+  char *save = NULL;
+  bool is_volume = true;
+  memset (out, 0, sizeof *out);
+  for (char *t = strtok_r (s, ",", &save); t; t = strtok_r (NULL, ",", &save))
+    {
+      char *eq = strchr (t, '=');
+      const char *v = eq ? eq + 1 : "true";
+      bool on = strcmp (v, "true") == 0 || strcmp (v, "1") == 0;
+      if (eq)
+        *eq = '\0';
+      if (strcmp (t, "type") == 0)
+        is_volume = strcmp (v, "volume") == 0;
+      else if (strcmp (t, "source") == 0 || strcmp (t, "src") == 0)
+        {
+          free (out->name);
+          out->name = *v ? xstrdup (v) : NULL;
+        }
+      else if (strcmp (t, "target") == 0 || strcmp (t, "destination") == 0 || strcmp (t, "dst") == 0)
+        {
+          free (out->dst);
+          out->dst = xstrdup (v);
+        }
+      else if (strcmp (t, "readonly") == 0 || strcmp (t, "ro") == 0)
+        out->ro = on;
+      else if (strcmp (t, "volume-nocopy") == 0)
+        out->nocopy = on;
+      else if (strcmp (t, "volume-driver") == 0 && strcmp (v, "local") != 0)
+        {
+          vol_req_clear (out);
+          return ward_error_set_ret (err, -EINVAL, 0, "volume driver '%s' is not supported (only local)", v);
+        }
+      else if (strcmp (t, "volume-opt") == 0)
+        {
+          vol_req_clear (out);
+          return ward_error_set_ret (err, -EINVAL, 0, "invalid argument \"%s\" for \"--mount\" flag: volume-opt is not supported (plain local volumes only)", spec);
+        }
+    }
+  if (!is_volume)
+    {
+      vol_req_clear (out);
+      return 0;
+    }
+  if (out->dst == NULL || out->dst[0] != '/')
+    {
+      vol_req_clear (out);
+      return ward_error_set_ret (err, -EINVAL, 0, "invalid argument \"%s\" for \"--mount\" flag: target is required and must be absolute", spec);
+    }
+  if (out->name && !ward_mgr_volume_name_valid (out->name))
+    {
+      _cleanup_free_ char *n = TAKE_PTR (out->name);
+      vol_req_clear (out);
+      return vol_name_error (n, err);
+    }
+  return 1;
+}
+
+/* Creates (or finds) the volume, copies the image's content up into a
+ * new one and mounts its _data. */
+static int add_volume (ward_mgr_t *m, spec_build_t *b, int rootfs_fd, vol_req_t *v,
+                       ward_error_t **err)
+{
+  _cleanup_free_ char *name = NULL;
+  ward_cspec_mount_t mt = { 0 };
+  bool created = false;
+  int ret = ward_mgr_volume_create (m, v->name, NULL, NULL, &created, &name, err);
+  if (ret < 0)
+    return ret;
+  if (created)
+    {
+      size_t n = 0;
+      while (b->new_vols && b->new_vols[n])
+        n++;
+      b->new_vols = xrealloc (b->new_vols, (n + 2) * sizeof *b->new_vols);
+      b->new_vols[n] = xstrdup (name);
+      b->new_vols[n + 1] = NULL;
+    }
+  if (!v->nocopy && (ret = ward_mgr_volume_copy_up (m, name, rootfs_fd, v->dst, err)) < 0)
+    return ret;
+  mt.type = xstrdup ("bind");
+  mt.source = ward_mgr_volume_path (m, name);
+  mt.destination = xstrdup (v->dst);
+  mt.options = strv_new ("rbind", "rprivate", v->ro ? "ro" : NULL);
+  push_mount (b, &mt, name, v->via_v);
+  return 0;
+}
+
+static int add_volume_or_mount (ward_mgr_t *m, spec_build_t *b, int rootfs_fd, const char *spec,
+                                bool via_v, ward_error_t **err)
+{
+  vol_req_t v;
+  int ret = via_v ? parse_volume_v (spec, &v, err) : parse_volume_mount (spec, &v, err);
+  if (ret < 0)
+    return ret;
+  if (ret == 0)
+    return add_mount (b, via_v ? ward_mgr_parse_bind : ward_mgr_parse_mount, spec, err);
+  ret = add_volume (m, b, rootfs_fd, &v, err);
+  vol_req_clear (&v);
+  return ret;
+}
+
+static void drop_new_volumes (ward_mgr_t *m, spec_build_t *b)
+{
+  for (char **v = b->new_vols; v && *v; v++)
+    {
+      _cleanup_error_ ward_error_t *e = NULL;
+      if (ward_mgr_volume_remove (m, *v, true, &e) < 0)
+        ward_warn ("remove volume %s: %s", *v, e->msg);
+    }
+}
+
+/* --privileged: every device node of the host's /dev, as docker adds them
+ * (the devices cgroup already allows all). */
+static void add_host_devices (spec_build_t *b, const char *dir, int depth)
+{
+  _cleanup_closedir_ DIR *d = opendir (dir);
+  struct dirent *de;
+  if (d == NULL || depth > 3)
+    return;
+  while ((de = readdir (d)))
+    {
+      _cleanup_free_ char *p = NULL;
+      struct stat st;
+      bool dup = false;
+      ward_cspec_device_t *dv;
+      if (de->d_name[0] == '.')
+        continue;
+      p = xasprintf ("%s/%s", dir, de->d_name);
+      /* the container has its own pts/shm/mqueue; console and ptmx are the runtime's */
+      if (strcmp (p, "/dev/pts") == 0 || strcmp (p, "/dev/shm") == 0 || strcmp (p, "/dev/mqueue") == 0
+          || strcmp (p, "/dev/console") == 0 || strcmp (p, "/dev/ptmx") == 0)
+        continue;
+      if (lstat (p, &st) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        {
+          add_host_devices (b, p, depth + 1);
+          continue;
+        }
+      if (!S_ISCHR (st.st_mode) && !S_ISBLK (st.st_mode))
+        continue;
+      for (size_t i = 0; i < b->n_devs && !dup; i++)
+        dup = strcmp (b->devs[i].path, p) == 0;
+      if (dup)
+        continue;
+      b->devs = xrealloc (b->devs, (b->n_devs + 1) * sizeof *b->devs);
+      dv = &b->devs[b->n_devs++];
+      memset (dv, 0, sizeof *dv);
+      dv->path = TAKE_PTR (p);
+      dv->type = S_ISCHR (st.st_mode) ? 'c' : 'b';
+      dv->major = major (st.st_rdev);
+      dv->minor = minor (st.st_rdev);
+      dv->file_mode = st.st_mode & 07777;
+      dv->access = xstrdup ("rwm");
+    }
+}
+
+/* ward-init: $WARD_INIT_PATH, the installed one, else the build tree's. */
+static char *find_init (void)
+{
+  const char *env = getenv ("WARD_INIT_PATH");
+  const char *cands[] = { env,
+#ifdef WARD_PKGLIBEXECDIR
+                          WARD_PKGLIBEXECDIR "/ward-init",
+#endif
+#ifdef WARD_BUILDDIR
+                          WARD_BUILDDIR "/image/init/ward-init",
+#endif
+                          NULL };
+  for (size_t i = 0; i < ARRAY_SIZE (cands); i++)
+    if (cands[i] && access (cands[i], X_OK) == 0)
+      return xstrdup (cands[i]);
+  return NULL;
+}
+
+/* --init: docker's layout, the init bound read-only at /dev/init and
+ * the process run as `/dev/init -- ARGS`. */
+static int add_init (spec_build_t *b, char **args, ward_error_t **err)
+{
+  _cleanup_free_ char *path = find_init ();
+  ward_cspec_mount_t mt = { 0 };
+  size_t n = 0;
+  if (path == NULL)
+    return ward_error_set_ret (err, -ENOENT, 0,
+                               "--init: ward-init not found (looked for $WARD_INIT_PATH and the installed ward-init)");
+  while (args[n])
+    n++;
+  b->init_argv = xzalloc ((n + 3) * sizeof *b->init_argv);
+  b->init_argv[0] = xstrdup ("/dev/init");
+  b->init_argv[1] = xstrdup ("--");
+  for (size_t i = 0; i < n; i++)
+    b->init_argv[i + 2] = xstrdup (args[i]);
+  b->s.entrypoint = b->init_argv;
+  b->s.has_entrypoint = true;
+  b->s.cmd = NULL;
+  mt.type = xstrdup ("bind");
+  mt.source = TAKE_PTR (path);
+  mt.destination = xstrdup ("/dev/init");
+  mt.options = strv_new ("rbind", "rprivate", "ro");
+  push_mount (b, &mt, NULL, false);
+  b->init_mount = b->n_mounts;
+  b->s.mounts = b->mounts;
+  b->s.mounts_len = b->n_mounts;
+  return 0;
 }
 
 static json_object *build_record (const char *id, const char *name, const ward_mgr_run_opts_t *o,
@@ -650,10 +977,28 @@ static json_object *build_record (const char *id, const char *name, const ward_m
 
   for (size_t i = 0; i < b->n_mounts; i++)
     {
-      json_object *mt = json_object_new_object ();
+      json_object *mt;
       bool ro = false;
       for (char **op = b->mounts[i].options; op && *op; op++)
         ro |= strcmp (*op, "ro") == 0;
+      /* docker does not list the /dev/init bind */
+      if (b->init_mount == i + 1)
+        continue;
+      if (mount_vol_at (b, i))
+        {
+          mt = json_object_new_object ();
+          json_object_object_add (mt, "Type", json_object_new_string ("volume"));
+          json_object_object_add (mt, "Name", json_object_new_string (mount_vol_at (b, i)));
+          json_object_object_add (mt, "Source", json_object_new_string (b->mounts[i].source));
+          json_object_object_add (mt, "Destination", json_object_new_string (b->mounts[i].destination));
+          json_object_object_add (mt, "Driver", json_object_new_string ("local"));
+          json_object_object_add (mt, "Mode", json_object_new_string (b->mount_vol_v[i] ? "z" : ""));
+          json_object_object_add (mt, "RW", json_object_new_boolean (!ro));
+          json_object_object_add (mt, "Propagation", json_object_new_string (""));
+          json_object_array_add (mounts, mt);
+          continue;
+        }
+      mt = json_object_new_object ();
       json_object_object_add (mt, "Type", json_object_new_string (b->mounts[i].type));
       json_object_object_add (mt, "Source", json_object_new_string (strcmp (b->mounts[i].type, "bind") == 0 ? b->mounts[i].source : ""));
       json_object_object_add (mt, "Destination", json_object_new_string (b->mounts[i].destination));
@@ -760,10 +1105,10 @@ static int fill_spec (ward_mgr_t *m, const ward_mgr_run_opts_t *o, const char *i
   s->gids_len = n_groups;
 
   for (char **v = o->binds; v && *v; v++)
-    if ((ret = add_mount (b, ward_mgr_parse_bind, *v, err)) < 0)
+    if ((ret = add_volume_or_mount (m, b, rootfs_fd, *v, true, err)) < 0)
       return ret;
   for (char **v = o->mounts; v && *v; v++)
-    if ((ret = add_mount (b, ward_mgr_parse_mount, *v, err)) < 0)
+    if ((ret = add_volume_or_mount (m, b, rootfs_fd, *v, false, err)) < 0)
       return ret;
   for (char **v = o->tmpfs; v && *v; v++)
     if ((ret = add_mount (b, ward_mgr_parse_tmpfs, *v, err)) < 0)
@@ -790,6 +1135,8 @@ static int fill_spec (ward_mgr_t *m, const ward_mgr_run_opts_t *o, const char *i
   for (char **v = o->devices; v && *v; v++)
     if ((ret = add_device (b, *v, err)) < 0)
       return ret;
+  if (o->privileged)
+    add_host_devices (b, "/dev", 0);
   s->devices = b->devs;
   s->devices_len = b->n_devs;
   for (char **v = o->sysctls; v && *v; v++)
@@ -820,6 +1167,7 @@ int ward_mgr_create (ward_mgr_t *m, const ward_mgr_run_opts_t *o, char **id_out,
   _cleanup_free_ char *cdir = NULL;
   _cleanup_free_ char *config = NULL;
   _cleanup_image_ ward_image_t *img = NULL;
+  _cleanup_store_ ward_store_t *store = NULL;
   _cleanup_close_ int lockfd = -1;
   _cleanup_close_ int cfd = -1;
   _cleanup_close_ int rfd = -1;
@@ -838,16 +1186,10 @@ int ward_mgr_create (ward_mgr_t *m, const ward_mgr_run_opts_t *o, char **id_out,
     return -EINVAL;
   if (o->auto_remove && strcmp (restart, "no") != 0)
     return ward_error_set_ret (err, -EINVAL, 0, "Conflicting options: --restart and --rm");
-  if (o->network && strcmp (o->network, "none") != 0 && strcmp (o->network, "host") != 0)
-    return ward_error_set_ret (err, -EINVAL, 0,
-                               "network %s not found (only --network none|host are supported yet)",
-                               o->network);
-  if (o->publish && o->publish[0])
-    return ward_error_set_ret (err, -EINVAL, 0, "publishing ports (-p) needs bridge networking, not supported yet");
-  if (o->init)
-    return ward_error_set_ret (err, -EINVAL, 0, "--init is not supported yet");
+  if ((ret = ward_mgr_net_check (m, o, err)) < 0)
+    return ret;
 
-  ret = ensure_image (m, o->image, &img, err);
+  ret = ensure_image (m, o->image, &store, &img, err);
   if (ret < 0)
     return ret;
 
@@ -879,9 +1221,11 @@ int ward_mgr_create (ward_mgr_t *m, const ward_mgr_run_opts_t *o, char **id_out,
     name = ward_mgr_name_generate (id);
 
   {
-    /* the snapshot is made by full name so that it is the image we just opened */
-    const char *ref = img->name ? img->name : img->config_digest;
-    ret = ward_snapshot_create (m->root, ref, id, NULL, NULL, err);
+    /* from the image already open; a --rm container's upper dir is never
+     * mounted again, so it skips the upper fs syncs (above all the one at
+     * umount, which `run --rm` would wait for) */
+    ward_snapshot_opts_t so = { .volatile_upper = o->auto_remove };
+    ret = ward_snapshot_create_from (store, img, id, &so, NULL, err);
     if (ret < 0)
       return ret;
   }
@@ -905,17 +1249,25 @@ int ward_mgr_create (ward_mgr_t *m, const ward_mgr_run_opts_t *o, char **id_out,
       b.s.hosts_path = hs;
       b.s.resolv_conf_path = rv;
       b.s.cgroups_path = cg;
-      ret = ward_container_spec_build (&b.s, img->config, &config, err);
+      /* the record keeps the command; the spec runs it under /dev/init */
+      ret = ward_container_args (&b.s, img->config, &args, err);
+      if (ret == 0 && o->init)
+        ret = add_init (&b, args, err);
       if (ret == 0)
-        ret = ward_container_args (&b.s, img->config, &args, err);
+        ret = ward_container_spec_build (&b.s, img->config, &config, err);
+      if (ret == 0)
+        ret = ward_mgr_net_patch_config (m, o, id, &config, err);
     }
   if (ret == 0)
     ret = ward_create_file_at (cfd, "config.json", config, strlen (config), 0600, err);
   if (ret == 0)
     {
       rec = build_record (id, name, o, img, &b, args, restart, max_retry, cdir);
+      ward_mgr_net_record_init (m, o, img->config->exposed_ports, img->config->exposed_ports_len, rec);
       ret = ward_mgr_record_write (m, id, rec, err);
     }
+  if (ret < 0)
+    drop_new_volumes (m, &b);
   spec_build_clear (&b);
   if (ret < 0 && made)
     {

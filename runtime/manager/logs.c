@@ -67,10 +67,11 @@ static void print_entry (const char *line, const ward_mgr_logs_opts_t *o)
            ? o->err_fd
            : o->out_fd;
   ts = json_object_object_get_ex (e, "time", &time) ? json_object_get_string (time) : "";
-  if (o->since)
+  if (o->since || o->until)
     {
       struct timespec t;
-      if (ward_mgr_time_parse (ts, &t) == 0 && t.tv_sec < o->since)
+      if (ward_mgr_time_parse (ts, &t) == 0
+          && ((o->since && t.tv_sec < o->since) || (o->until && t.tv_sec >= o->until)))
         return;
     }
   if (o->timestamps)

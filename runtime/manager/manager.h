@@ -10,6 +10,7 @@
  *   <root>/containers/<id>/.lock           flock: one writer of the record at a time
  *   <root>/manager.lock                    flock: name allocation
  *   <root>/runtime                         the OCI state root of ward's containers
+ *   <root>/volumes/<name>/{_data,volume.json}  local volumes (volume.c)
  *
  * No daemon: every container that runs has a monitor process (double-forked,
  * setsid, child subreaper) that owns its stdio, writes the log, records the
@@ -59,7 +60,7 @@ char *ward_mgr_human_duration (time_t seconds);
  * "Restarting (1) 1 second ago". */
 char *ward_mgr_status_string (struct json_object *rec, time_t now);
 /* docker ps --filter KEY=VALUE: id, name (substring), status, label
- * (KEY or KEY=VALUE), exited=N, ancestor. -EINVAL for an unknown key. */
+ * (KEY or KEY=VALUE), exited=N, ancestor, volume (name or destination). -EINVAL for an unknown key. */
 int ward_mgr_filter_match (struct json_object *rec, const char *filter, bool *match,
                            ward_error_t **err);
 
@@ -116,7 +117,7 @@ typedef struct
   char **env;              /* "K=V" after --env-file/-e resolution */
   char **labels;           /* "K=V" */
   const char *workdir, *user, *hostname;
-  const char *network;     /* "none", "host", NULL = none (bridge is later) */
+  const char *network;     /* "none", "host", NAME, container:NAME, cni:NAME; NULL = bridge */
   bool detach, interactive, tty, auto_remove, read_only, privileged, no_new_privileges;
   bool init;
   const char *restart;     /* --restart */
@@ -131,7 +132,13 @@ typedef struct
   char **devices;          /* HOST[:CTR[:perms]] */
   char **sysctls;          /* K=V */
   char **ulimits;          /* name=soft[:hard] */
-  char **publish;          /* -p: refused until networking */
+  char **publish;          /* -p [HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO] */
+  /* networking (network.c): --network also takes NAME, container:NAME, cni:NAME */
+  bool publish_all;        /* -P */
+  const char *ip;          /* --ip */
+  char **expose;           /* --expose PORT[/PROTO] */
+  char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
+  char **add_hosts;        /* --add-host NAME:IP */
 } ward_mgr_run_opts_t;
 
 /* Resolves the image (importing the default busybox image from
@@ -169,8 +176,50 @@ int ward_mgr_wait (ward_mgr_t *m, const char *id, int *exit_code, ward_error_t *
  * resolved inside the snapshot's rootfs, symlinks never leave it. */
 int ward_mgr_copy (ward_mgr_t *m, const char *id, bool to_container, const char *ctr_path,
                    const char *host_path, ward_error_t **err);
-/* Whether the container's monitor/init is alive. */
+/* Whether the container's monitor/init is alive (never for a record
+ * whose State.BootId is another boot's). */
 bool ward_mgr_is_running (ward_mgr_t *m, struct json_object *rec);
+/* This boot's /proc/sys/kernel/random/boot_id (cached). */
+const char *ward_mgr_boot_id (void);
+/* docker rename: the name must be valid and free. */
+int ward_mgr_rename (ward_mgr_t *m, const char *id, const char *new_name, ward_error_t **err);
+/* `ward start --all` (what dockerd does at boot): starts every container
+ * whose restart policy is always, or unless-stopped and not stopped by
+ * the user.  *started / *failed (NULL-terminated ids) may be NULL. */
+int ward_mgr_start_all (ward_mgr_t *m, char ***started, char ***failed, ward_error_t **err);
+
+/* ---- networking (network.c) ------------------------------------------------
+ * Docker's semantics: a container's network exists while it runs.  Its
+ * netns is bind-mounted at <root>/netns/<id> (config.json joins it by
+ * path), attached when the monitor starts the container and released when
+ * it exits; <root>/netns/<id>.lock is flocked by the monitor meanwhile, so
+ * any later command can tell a leftover of a crash from a live container. */
+
+/* create: checks --network, -p, --ip, --dns... (clear errors, nothing made). */
+int ward_mgr_net_check (ward_mgr_t *m, const ward_mgr_run_opts_t *o, ward_error_t **err);
+/* create: the record's HostConfig/Config/NetworkSettings network keys. */
+void ward_mgr_net_record_init (ward_mgr_t *m, const ward_mgr_run_opts_t *o,
+                               char *const *image_exposed, size_t n_image_exposed,
+                               struct json_object *rec);
+/* create: makes config.json join <root>/netns/<id> (not for none/host). */
+int ward_mgr_net_patch_config (ward_mgr_t *m, const ward_mgr_run_opts_t *o, const char *id,
+                               char **config, ward_error_t **err);
+/* start (in the monitor): netns, attach, ports, /etc files, record. */
+int ward_mgr_net_prepare (ward_mgr_t *m, const char *id, ward_error_t **err);
+/* exit / rm: undoes prepare; idempotent, never fails. */
+void ward_mgr_net_release (ward_mgr_t *m, const char *id);
+/* Releases what dead monitors left (cheap when nothing is stale: a
+ * readdir and one flock per running container, no nft call). */
+void ward_mgr_net_reconcile (ward_mgr_t *m);
+/* <root>/networks */
+char *ward_mgr_net_state_root (ward_mgr_t *m);
+/* `ward network connect/disconnect` on a running container. */
+int ward_mgr_net_connect (ward_mgr_t *m, const char *id, const char *network, const char *ip,
+                          ward_error_t **err);
+int ward_mgr_net_disconnect (ward_mgr_t *m, const char *id, const char *network,
+                             ward_error_t **err);
+/* "0.0.0.0:8080->80/tcp, ..." for `ward ps` (malloc'd, "" when none). */
+char *ward_mgr_net_ports_string (struct json_object *rec);
 
 /* ---- logs (logs.c) ------------------------------------------------------ */
 
@@ -180,6 +229,7 @@ typedef struct
   long tail;          /* -1 = all */
   time_t since;       /* 0 = all */
   int out_fd, err_fd;
+  time_t until;       /* 0 = no limit; entries at or after it are left out */
 } ward_mgr_logs_opts_t;
 
 int ward_mgr_logs (ward_mgr_t *m, const char *id, const ward_mgr_logs_opts_t *o,
@@ -192,5 +242,37 @@ int ward_mgr_import_default_image (const char *root, const char *busybox_path, c
 /* Exit code semantics of docker run: 125 for ward's own errors, 126 when
  * the command cannot be invoked, 127 when it is not found. */
 int ward_mgr_exit_code_for_error (const ward_error_t *e);
+
+/* ---- volumes (volume.c) -------------------------------------------------- */
+
+/* docker's local volume names: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+bool ward_mgr_volume_name_valid (const char *name);
+/* <root>/volumes/<name>/_data (malloc'd). */
+char *ward_mgr_volume_path (ward_mgr_t *m, const char *name);
+/* name NULL or "": an anonymous volume (64-hex name, label
+ * com.docker.volume.anonymous).  An existing name is returned as is
+ * (*created false).  labels/opts: "K=V" vectors or NULL. */
+int ward_mgr_volume_create (ward_mgr_t *m, const char *name, char **labels, char **opts,
+                            bool *created, char **name_out, ward_error_t **err);
+/* `docker volume inspect` shape; "get NAME: no such volume" (ENOENT). */
+int ward_mgr_volume_inspect (ward_mgr_t *m, const char *name, struct json_object **out,
+                             ward_error_t **err);
+int ward_mgr_volume_list (ward_mgr_t *m, struct json_object ***vols, size_t *n,
+                          ward_error_t **err);
+bool ward_mgr_volume_is_anonymous (struct json_object *vol);
+/* Ids of the containers whose record mounts it (NULL-terminated). */
+int ward_mgr_volume_users (ward_mgr_t *m, const char *name, char ***ids, ward_error_t **err);
+/* "remove NAME: volume is in use - [ID, ...]" (EBUSY) while a container
+ * uses it; force only makes a missing volume not an error. */
+int ward_mgr_volume_remove (ward_mgr_t *m, const char *name, bool force, ward_error_t **err);
+/* Unused anonymous volumes (every unused one with all). */
+int ward_mgr_volume_prune (ward_mgr_t *m, bool all, char ***removed, uint64_t *reclaimed,
+                           ward_error_t **err);
+/* `rm -v` / `--rm`: the container's anonymous volumes no other uses. */
+void ward_mgr_volumes_release_anonymous (ward_mgr_t *m, struct json_object *rec);
+/* docker's copy-up: an empty volume first mounted at path gets the
+ * image's content there (path resolved inside the rootfs). */
+int ward_mgr_volume_copy_up (ward_mgr_t *m, const char *name, int rootfs_fd, const char *path,
+                             ward_error_t **err);
 
 #endif

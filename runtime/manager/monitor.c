@@ -248,6 +248,7 @@ static void upd_running (json_object *rec, void *data)
   set_status (rec, "running");
   json_object_object_add (s, "Pid", json_object_new_int (u->pid));
   json_object_object_add (s, "MonitorPid", json_object_new_int (u->monitor));
+  json_object_object_add (s, "BootId", json_object_new_string (ward_mgr_boot_id ()));
   json_object_object_add (s, "ExitCode", json_object_new_int (0));
   json_object_object_add (s, "OOMKilled", json_object_new_boolean (0));
   json_object_object_add (s, "Error", json_object_new_string (""));
@@ -531,6 +532,10 @@ static int run_once (ward_mgr_t *m, const char *id, json_object *rec, bool attac
     _cleanup_error_ ward_error_t *e = NULL;
     ward_container_delete (m->rt_root, id, true, &e);
   }
+  /* the network exists while the container runs (docker's semantics) */
+  ret = ward_mgr_net_prepare (m, id, err);
+  if (ret < 0)
+    return ret;
   ret = ctx_stdio_swap (&c, err);
   if (ret == 0)
     ret = ward_container_create (&co, err);
@@ -608,12 +613,14 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
           _cleanup_error_ ward_error_t *e = NULL;
           _cleanup_error_ ward_error_t *e2 = NULL;
           ward_container_delete (m->rt_root, id, true, &e2);
+          ward_mgr_net_release (m, id);
           rec_update (m, id, upd_failed, &u, &e);
           status_report (status_fd, u.exit_code, (*err)->msg);
           if (ward_mgr_rec_bool (rec, "HostConfig.AutoRemove"))
             {
               _cleanup_error_ ward_error_t *e3 = NULL;
-              ward_snapshot_remove (m->root, id, &e3);
+              if (ward_snapshot_remove (m->root, id, &e3) == 0)
+                ward_mgr_volumes_release_anonymous (m, rec);
             }
           return ret;
         }
@@ -624,6 +631,7 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
         if (ward_container_delete (m->rt_root, id, true, &e) < 0)
           ward_debug ("delete %s: %s", id, e->msg);
       }
+      ward_mgr_net_release (m, id);
       {
         upd_t u = { .exit_code = code, .oom = oom };
         _cleanup_error_ ward_error_t *e = NULL;
@@ -635,6 +643,8 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
           _cleanup_error_ ward_error_t *e = NULL;
           if (ward_snapshot_remove (m->root, id, &e) < 0)
             ward_warn ("remove %s: %s", id, e->msg);
+          else
+            ward_mgr_volumes_release_anonymous (m, rec);
           return 0;
         }
       if (attach)
@@ -692,6 +702,10 @@ int ward_mgr_start (ward_mgr_t *m, const char *id, bool attach, int *exit_code, 
       return 0;
   }
   ret = rec_update (m, id, upd_start_request, NULL, err);
+  if (ret < 0)
+    return ret;
+  /* after a reboot the snapshot's overlay is no longer mounted */
+  ret = ward_snapshot_mount (m->root, id, err);
   if (ret < 0)
     return ret;
   if (attach)
@@ -890,6 +904,7 @@ int ward_mgr_remove (ward_mgr_t *m, const char *id, bool force, ward_error_t **e
     _cleanup_error_ ward_error_t *e = NULL;
     ward_container_delete (m->rt_root, id, true, &e);
   }
+  ward_mgr_net_release (m, id);
   ret = ward_snapshot_remove (m->root, id, err);
   if (ret == -ENOENT)
     {
@@ -925,13 +940,73 @@ int ward_mgr_pause (ward_mgr_t *m, const char *id, bool pause, ward_error_t **er
   return rec_update (m, id, upd_paused, &pause, err);
 }
 
+/* docker wait's "next-exit": the first exit after the call, even when a
+ * restart policy starts the container again (its monitor stays). */
 int ward_mgr_wait (ward_mgr_t *m, const char *id, int *exit_code, ward_error_t **err)
 {
-  int code = 0;
-  (void) err;
-  while (still_running (m, id, &code))
-    sleep_ms (100);
-  still_running (m, id, &code);
-  *exit_code = code;
+  _cleanup_free_ char *started = NULL;
+  for (;;)
+    {
+      _cleanup_json_ json_object *rec = NULL;
+      const char *st, *at;
+      int ret = ward_mgr_record_refresh (m, id, &rec, err);
+      if (ret < 0)
+        return ret;
+      st = ward_mgr_rec_str (rec, "State.Status");
+      at = ward_mgr_rec_str (rec, "State.StartedAt");
+      *exit_code = (int) ward_mgr_rec_int (rec, "State.ExitCode");
+      if (!ward_mgr_is_running (m, rec) || (st && strcmp (st, "restarting") == 0)
+          || (started && at && strcmp (started, at) != 0))
+        return 0;
+      if (started == NULL)
+        started = xstrdup (at ? at : "");
+      sleep_ms (50);
+    }
+}
+
+/* dockerd at boot: always, and unless-stopped when the user did not stop it. */
+int ward_mgr_start_all (ward_mgr_t *m, char ***started, char ***failed, ward_error_t **err)
+{
+  json_object **recs = NULL;
+  size_t n = 0, ns = 0, nf = 0;
+  char **ok, **bad;
+  int ret = ward_mgr_list (m, &recs, &n, err);
+  if (ret < 0)
+    return ret;
+  ok = xzalloc ((n + 1) * sizeof *ok);
+  bad = xzalloc ((n + 1) * sizeof *bad);
+  /* oldest first, as they were created */
+  for (size_t i = n; i > 0; i--)
+    {
+      json_object *rec = recs[i - 1];
+      const char *id = ward_mgr_rec_str (rec, "Id");
+      const char *pol = ward_mgr_rec_str (rec, "HostConfig.RestartPolicy.Name");
+      _cleanup_error_ ward_error_t *e = NULL;
+      bool want;
+      const char *st = ward_mgr_rec_str (rec, "State.Status");
+      /* never started (created): nothing to bring back */
+      if (id == NULL || pol == NULL || ward_mgr_is_running (m, rec) || (st && strcmp (st, "created") == 0))
+        continue;
+      want = strcmp (pol, "always") == 0
+             || (strcmp (pol, "unless-stopped") == 0 && !ward_mgr_rec_bool (rec, "State.ManuallyStopped"));
+      if (!want)
+        continue;
+      if (ward_mgr_start (m, id, false, NULL, &e) < 0)
+        {
+          ward_warn ("start %s: %s", id, e->msg);
+          bad[nf++] = xstrdup (id);
+        }
+      else
+        ok[ns++] = xstrdup (id);
+    }
+  ward_mgr_records_free (recs, n);
+  if (started)
+    *started = ok;
+  else
+    ward_strv_freep (&ok);
+  if (failed)
+    *failed = bad;
+  else
+    ward_strv_freep (&bad);
   return 0;
 }

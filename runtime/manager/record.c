@@ -303,6 +303,20 @@ int ward_mgr_filter_match (json_object *rec, const char *filter, bool *match, wa
       *match = (img && strcmp (img, val) == 0)
                || (iid && strncmp (iid, val, strlen (val)) == 0 && strlen (val) >= 4);
     }
+  else if (strcmp (key, "volume") == 0)
+    {
+      /* docker: a volume name or a mount destination */
+      json_object *mounts = rec_get (rec, "Mounts");
+      *match = false;
+      for (size_t i = 0; mounts && json_object_is_type (mounts, json_type_array)
+                         && i < json_object_array_length (mounts) && !*match;
+           i++)
+        {
+          json_object *mt = json_object_array_get_idx (mounts, i);
+          const char *nm = ward_mgr_rec_str (mt, "Name"), *dst = ward_mgr_rec_str (mt, "Destination");
+          *match = (nm && strcmp (nm, val) == 0) || (dst && strcmp (dst, val) == 0);
+        }
+    }
   else
     return ward_error_set_ret (err, -EINVAL, 0, "invalid filter '%s'", key);
   return 0;
@@ -545,11 +559,30 @@ int ward_mgr_lookup (ward_mgr_t *m, const char *ref, char **id, ward_error_t **e
   return ward_error_set_ret (err, -ENOENT, 0, "No such container: %s", ref);
 }
 
+const char *ward_mgr_boot_id (void)
+{
+  static char id[64];
+  if (id[0] == '\0')
+    {
+      _cleanup_free_ char *data = NULL;
+      _cleanup_error_ ward_error_t *e = NULL;
+      if (ward_read_file_at (AT_FDCWD, "/proc/sys/kernel/random/boot_id", &data, NULL, 256, &e) == 0)
+        snprintf (id, sizeof id, "%.*s", (int) strcspn (data, "\n"), data);
+      else
+        snprintf (id, sizeof id, "unknown");
+    }
+  return id;
+}
+
 bool ward_mgr_is_running (ward_mgr_t *m, json_object *rec)
 {
   int64_t mon = ward_mgr_rec_int (rec, "State.MonitorPid");
   int64_t pid = ward_mgr_rec_int (rec, "State.Pid");
+  const char *boot = ward_mgr_rec_str (rec, "State.BootId");
   (void) m;
+  /* pids recorded before a reboot name other processes now */
+  if (boot && strcmp (boot, ward_mgr_boot_id ()) != 0)
+    return false;
   if (mon > 0 && (kill ((pid_t) mon, 0) == 0 || errno == EPERM))
     return true;
   return pid > 0 && (kill ((pid_t) pid, 0) == 0 || errno == EPERM);
@@ -600,4 +633,54 @@ int ward_mgr_exit_code_for_error (const ward_error_t *e)
         return 126;
     }
   return 125;
+}
+
+int ward_mgr_rename (ward_mgr_t *m, const char *id, const char *new_name, ward_error_t **err)
+{
+  _cleanup_free_ char *lockpath = xasprintf ("%s/manager.lock", m->root);
+  _cleanup_close_ int mlock = -1;
+  _cleanup_close_ int lock = -1;
+  _cleanup_json_ json_object *rec = NULL;
+  _cleanup_free_ char *other = NULL;
+  _cleanup_free_ char *slash = NULL;
+  _cleanup_error_ ward_error_t *e = NULL;
+  const char *name = new_name && new_name[0] == '/' ? new_name + 1 : new_name;
+  const char *old;
+  int ret;
+
+  if (name == NULL || *name == '\0')
+    return ward_error_set_ret (err, -EINVAL, 0, "Neither old nor new names may be empty");
+  if (!ward_mgr_name_valid (name))
+    return ward_error_set_ret (err, -EINVAL, 0,
+                               "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  /* the name allocation lock of create: no two containers get one name */
+  mlock = open (lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (mlock < 0)
+    return ward_error_set (err, errno, "open '%s'", lockpath);
+  while (flock (mlock, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return ward_error_set (err, errno, "lock '%s'", lockpath);
+  ret = ward_mgr_lock (m, id, &lock, err);
+  if (ret == 0)
+    ret = ward_mgr_record_read (m, id, &rec, err);
+  if (ret < 0)
+    return ret;
+  old = ward_mgr_rec_str (rec, "Name");
+  if (old && strcmp (old[0] == '/' ? old + 1 : old, name) == 0)
+    return ward_error_set_ret (err, -EINVAL, 0, "Renaming a container with the same name as its current name");
+  if (ward_mgr_lookup (m, name, &other, &e) == 0 && strcmp (other, id) != 0)
+    {
+      _cleanup_json_ json_object *orec = NULL;
+      _cleanup_error_ ward_error_t *e2 = NULL;
+      const char *on = NULL;
+      if (ward_mgr_record_read (m, other, &orec, &e2) == 0)
+        on = ward_mgr_rec_str (orec, "Name");
+      if (on && strcmp (on[0] == '/' ? on + 1 : on, name) == 0)
+        return ward_error_set_ret (err, -EEXIST, 0,
+                                   "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.",
+                                   name, other);
+    }
+  slash = xasprintf ("/%s", name);
+  json_object_object_add (rec, "Name", json_object_new_string (slash));
+  return ward_mgr_record_write (m, id, rec, err);
 }

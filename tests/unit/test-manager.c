@@ -528,6 +528,99 @@ static void test_records (void)
   ward_mgr_close (m);
 }
 
+/* volumes and rename on a temporary root: names, anonymous labels, the
+ * in-use refusal from a record's Mounts, prune, rename conflicts */
+static void test_volumes (void)
+{
+  char tmpl[] = "/tmp/ward-test-volumes.XXXXXX";
+  char *root = mkdtemp (tmpl);
+  _cleanup_error_ ward_error_t *e = NULL;
+  ward_mgr_t *m = NULL;
+  char *name = NULL, *anon = NULL;
+  char **users = NULL, **removed = NULL;
+  bool created = false;
+  uint64_t reclaimed = 0;
+  json_object *v = NULL, **vols = NULL;
+  size_t n = 0;
+  const char *a = "4444444444444444444444444444444444444444444444444444444444444444";
+  const char *b = "5555555555555555555555555555555555555555555555555555555555555555";
+
+  tap_ok (ward_mgr_volume_name_valid ("data1"), "volume name 'data1' valid");
+  tap_ok (!ward_mgr_volume_name_valid ("a"), "volume name 'a' too short");
+  tap_ok (!ward_mgr_volume_name_valid ("a/b") && !ward_mgr_volume_name_valid ("../x")
+              && !ward_mgr_volume_name_valid (".x"),
+          "volume names with '/', '..' or a leading '.' refused");
+  if (root == NULL || ward_mgr_open (root, &m, &e) < 0)
+    {
+      tap_skip ("cannot create a temporary manager root");
+      return;
+    }
+  tap_ok (ward_mgr_volume_create (m, "data1", NULL, NULL, &created, &name, &e) == 0 && created
+              && strcmp (name, "data1") == 0,
+          "volume create data1");
+  free (name);
+  tap_ok (ward_mgr_volume_create (m, "data1", NULL, NULL, &created, &name, &e) == 0 && !created,
+          "creating it again returns the existing one");
+  free (name);
+  tap_ok (ward_mgr_volume_create (m, "x/y", NULL, NULL, NULL, &name, &e) == -EINVAL
+              && strstr (e->msg, "includes invalid characters for a local volume name"),
+          "bad volume name: docker's message");
+  ward_error_free (&e);
+  tap_ok (ward_mgr_volume_create (m, NULL, NULL, NULL, &created, &anon, &e) == 0 && strlen (anon) == 64,
+          "anonymous volume gets a 64-hex name");
+  tap_ok (ward_mgr_volume_inspect (m, anon, &v, &e) == 0 && ward_mgr_volume_is_anonymous (v),
+          "anonymous volume carries com.docker.volume.anonymous");
+  json_object_put (v);
+  tap_ok (ward_mgr_volume_inspect (m, "nosuch", &v, &e) == -ENOENT && strcmp (e->msg, "get nosuch: no such volume") == 0,
+          "inspect of a missing volume: docker's message");
+  ward_error_free (&e);
+  {
+    /* a record mounting data1 */
+    _cleanup_free_ char *dir = xasprintf ("%s/containers/%s", root, a);
+    _cleanup_free_ char *path = xasprintf ("%s/config.v2.json", dir);
+    FILE *f;
+    mkdir (dir, 0700);
+    f = fopen (path, "w");
+    if (f)
+      {
+        fprintf (f, "{\"Id\":\"%s\",\"Name\":\"/user1\",\"Created\":\"2023-11-14T22:13:20Z\","
+                    "\"State\":{\"Status\":\"exited\"},\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"data1\"}]}",
+                 a);
+        fclose (f);
+      }
+  }
+  write_record (root, b, "other");
+  tap_ok (ward_mgr_volume_users (m, "data1", &users, &e) == 0 && users[0] && strcmp (users[0], a) == 0 && !users[1],
+          "volume users: the record that mounts it");
+  ward_strv_freep (&users);
+  tap_ok (ward_mgr_volume_remove (m, "data1", true, &e) == -EBUSY
+              && strstr (e->msg, "remove data1: volume is in use - [4444"),
+          "rm of a volume in use refused, even forced");
+  ward_error_free (&e);
+  tap_ok (ward_mgr_volume_prune (m, false, &removed, &reclaimed, &e) == 0 && removed[0]
+              && strcmp (removed[0], anon) == 0 && !removed[1],
+          "prune removes the unused anonymous volume only");
+  ward_strv_freep (&removed);
+  tap_ok (ward_mgr_volume_list (m, &vols, &n, &e) == 0 && n == 1, "data1 is left");
+  ward_mgr_records_free (vols, n);
+  tap_ok (ward_mgr_rename (m, a, "other", &e) == -EEXIST && strstr (e->msg, "Conflict. The container name \"/other\""),
+          "rename to a taken name: docker's conflict");
+  ward_error_free (&e);
+  tap_ok (ward_mgr_rename (m, a, "user1", &e) == -EINVAL, "rename to the same name refused");
+  ward_error_free (&e);
+  tap_ok (ward_mgr_rename (m, a, "user2", &e) == 0 && ward_mgr_lookup (m, "user2", &name, &e) == 0
+              && strcmp (name, a) == 0,
+          "rename, then lookup by the new name");
+  free (name);
+  free (anon);
+  {
+    _cleanup_free_ char *cmd = xasprintf ("rm -rf '%s'", root);
+    if (system (cmd) != 0)
+      tap_diag ("could not remove %s", root);
+  }
+  ward_mgr_close (m);
+}
+
 int main (void)
 {
   test_ids_names ();
@@ -540,5 +633,6 @@ int main (void)
   test_caps_args ();
   test_spec ();
   test_records ();
+  test_volumes ();
   return tap_done ();
 }

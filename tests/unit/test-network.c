@@ -1111,8 +1111,24 @@ static void test_etc_files (void)
   tap_ok (ret == 0 && out && strstr (out, "127.0.0.53") == NULL && strstr (out, "# ward: the host has no nameserver")
               && strstr (out, "search corp.example\n") && strstr (out, "options edns0 trust-ad\n"),
           "loopback resolver dropped, explicit comment left");
+  tap_ok (out && strstr (out, "nameserver 8.8.8.8\n"), "docker's public default stands in");
   free (out), out = NULL;
   ward_error_free (&err);
+  {
+    /* systemd-resolved's upstream list replaces its 127.0.0.53 */
+    _cleanup_free_ char *up = xasprintf ("%s/upstream-resolv.conf", tmpdir);
+    const char *t = "nameserver 127.0.0.1\nnameserver 10.77.0.53\n";
+    ward_create_file_at (AT_FDCWD, up, t, strlen (t), 0644, &err);
+    ward_error_free (&err);
+    ro.upstream_resolv_conf = up;
+    ret = ward_resolvconf_generate (&ro, &out, &err);
+    tap_ok (ret == 0 && out && strncmp (out, "nameserver 10.77.0.53\nsearch corp.example\n", 42) == 0
+                && strstr (out, "8.8.8.8") == NULL,
+            "upstream resolvers of a loopback-only host used");
+    ro.upstream_resolv_conf = NULL;
+    free (out), out = NULL;
+    ward_error_free (&err);
+  }
 
   {
     const char *t = "nameserver 10.9.8.7\nnameserver 127.0.0.1\nnameserver ::1\nnameserver fd00::53\n";
@@ -1273,6 +1289,84 @@ static void test_cni (void)
   ns_kill (&ns);
 }
 
+/* What `ward run` leans on: a second root sharing ward0, a second network
+ * on a container (eth1, its own host veth, no second default route),
+ * detach of one network, lazy detach, and the isolation rule. */
+static void test_second_network (void)
+{
+  _cleanup_free_ char *root1 = xasprintf ("%s/nets", tmpdir);
+  _cleanup_free_ char *root2 = xasprintf ("%s/nets-other-root", tmpdir);
+  _cleanup_network_ ward_network_t *def1 = NULL;
+  _cleanup_network_ ward_network_t *def2 = NULL;
+  _cleanup_network_ ward_network_t *extra = NULL;
+  ward_network_opts_t xo = { .name = "extra", .subnet = "10.250.0.0/24" };
+  ward_attach_result_t r0 = { 0 }, r1 = { 0 };
+  ward_error_t *err = NULL;
+  test_ns_t c = { .fd = -1 };
+  char veth0[16];
+
+  if (ward_network_ensure_default (root1, &def1, &err) < 0 || ward_network_setup_bridge (def1, &err) < 0
+      || ns_spawn (&c) < 0)
+    {
+      tap_ok (0, "second network setup: %s", err ? err->msg : strerror (errno));
+      ward_error_free (&err);
+      ns_kill (&c);
+      return;
+    }
+  {
+    bool ok = ok_or_diag (ward_network_ensure_default (root2, &def2, &err), &err);
+    tap_ok (ok && def2 && strcmp (def2->subnet, def1->subnet) == 0 && strcmp (def2->bridge, "ward0") == 0,
+            "a second root adopts the subnet of the existing ward0 (%s)", def2 ? def2->subnet : "");
+  }
+  tap_ok (ok_or_diag (ward_network_create (root1, &xo, &extra, &err), &err), "create network extra");
+  if (extra == NULL)
+    {
+      ns_kill (&c);
+      return;
+    }
+  {
+    ward_attach_opts_t o = { .state_root = root1, .container_id = "multi", .name = "multi", .netns_fd = c.fd };
+    tap_ok (ok_or_diag (ward_network_attach (def1, &o, &r0, &err), &err), "attach to the default network");
+  }
+  {
+    ward_attach_opts_t o = { .state_root = root1, .container_id = "multi", .name = "multi", .netns_fd = c.fd,
+                             .ifname = "eth1", .no_default_route = true };
+    tap_ok (ok_or_diag (ward_network_attach (extra, &o, &r1, &err), &err), "attach to extra as eth1, no default route");
+  }
+  ward_network_veth_name ("multi", veth0);
+  tap_ok (r0.host_veth && r1.host_veth && strcmp (r0.host_veth, veth0) == 0 && strcmp (r1.host_veth, veth0) != 0
+              && link_in_ns (-1, r1.host_veth) && link_in_ns (c.fd, "eth1"),
+          "eth1 has a host end of its own (%s, %s)", r0.host_veth ? r0.host_veth : "", r1.host_veth ? r1.host_veth : "");
+  tap_ok (dump_has ("oifname \"ward*\" oifname != \"ward-extra\" ct status ! dnat drop"),
+          "the forward chain isolates network extra from the other ward bridges");
+  tap_ok (ok_or_diag (ward_network_detach_one (extra, "multi", &err), &err) && !link_in_ns (c.fd, "eth1")
+              && link_in_ns (c.fd, "eth0") && r1.host_veth && !link_in_ns (-1, r1.host_veth),
+          "detach from extra only: eth1 and its host end gone, eth0 kept");
+  {
+    char *ip = NULL;
+    tap_ok (ward_ipam_lookup (extra, "multi", &ip, &err) == -ENOENT, "extra's address released");
+    ward_error_free (&err);
+    free (ip);
+  }
+  /* lazy: the links stay until the netns dies */
+  tap_ok (ok_or_diag (ward_network_detach_ex (root1, "multi", false, &err), &err) && link_in_ns (c.fd, "eth0"),
+          "detach_ex without deleting links releases the rest");
+  ns_kill (&c);
+  {
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; i++)
+      {
+        gone = r0.host_veth && !link_in_ns (-1, r0.host_veth);
+        if (!gone)
+          usleep (10000);
+      }
+    tap_ok (gone, "the kernel removes the host end once the netns is gone");
+  }
+  tap_ok (ok_or_diag (ward_network_remove (root1, "extra", &err), &err), "remove network extra");
+  ward_attach_result_clear (&r0);
+  ward_attach_result_clear (&r1);
+}
+
 int main (void)
 {
   test_ns_t ns1 = { .fd = -1 };
@@ -1310,6 +1404,7 @@ int main (void)
   test_ipv6 ();
   test_etc_files ();
   test_cni ();
+  test_second_network ();
 
   ns_kill (&ns1);
   {
