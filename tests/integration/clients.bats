@@ -65,42 +65,29 @@ teardown() {
   ward_teardown
 }
 
-@test "clients: podman run --rm with the runtime" {
-  requires podman
-  make_image
-  # podman refuses a runroot path longer than 50 characters.
-  local p
+# podman_env: sets PM (the podman command with private dirs and the wrapper)
+# and imports the image as localhost/wardbox:latest.  (podman refuses a
+# runroot path longer than 50 characters: hence a short dir in /tmp; and
+# its default nofile exceeds this host's hard limit, see ENVIRONMENT.md.)
+podman_env() {
+  local p layer
   p=$(mktemp -d /tmp/wpod.XXXXXX)
   echo "$p" >>"$WARD_TMP/podman-dirs"
-  # podman's default nofile exceeds this host's hard limit (ENVIRONMENT.md).
   printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n' \
     >"$p/containers.conf"
   export CONTAINERS_CONF=$p/containers.conf
-  local pm=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$WRAPPER"
-            --cgroup-manager cgroupfs --events-backend file --tmpdir "$p/tmp")
-  # (`pull oci:DIR` names the image after DIR, which may hold capitals)
-  local layer
+  PM=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$WRAPPER"
+      --cgroup-manager cgroupfs --events-backend file --tmpdir "$p/tmp")
+  PM_DIR=$p
   layer=$IMG/blobs/sha256/$(jq -r '.layers[0].digest' "$IMG/blobs/sha256/$(jq -r '.manifests[0].digest' "$IMG/index.json" | cut -d: -f2)" | cut -d: -f2)
-  run timeout 120 "${pm[@]}" import --change 'ENV=PATH=/bin' "$layer" localhost/wardbox:latest
+  run timeout 120 "${PM[@]}" import --change 'ENV=PATH=/bin' "$layer" localhost/wardbox:latest
   assert_success
-  run timeout 120 "${pm[@]}" run --rm --network none --name "pm-$ID" localhost/wardbox:latest echo hi
-  assert_success
-  assert_line hi
-  run timeout 60 "${pm[@]}" run --rm --network none --hostname pmbox localhost/wardbox:latest sh -c 'id -u; hostname'
-  assert_success
-  assert_line 0
-  assert_line pmbox
-  assert_runtime_ran
-  run "${pm[@]}" ps -a -q
-  assert_output ""
-  "${pm[@]}" system reset -f >/dev/null 2>&1 || true
-  rm -rf "$p" 2>/dev/null || true
 }
 
-@test "clients: containerd ctr run --rm with the runtime" {
-  requires containerd
-  make_image
-  local c=$WARD_TMP/containerd
+# containerd_start DIR: a private containerd (no CRI plugin) with root,
+# state and sockets under DIR; sets CTRD_PID.
+containerd_start() {
+  local c=$1 i
   mkdir -p "$c"
   cat >"$c/config.toml" <<EOT
 version = 2
@@ -116,9 +103,33 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOT
   containerd --config "$c/config.toml" >"$c/log" 2>&1 &
   CTRD_PID=$!
-  local i
   for i in $(seq 100); do [[ -S $c/sock ]] && break; sleep 0.1; done
   [[ -S $c/sock ]] || fail "containerd did not start: $(tail -5 "$c/log")"
+}
+
+@test "clients: podman run --rm with the runtime" {
+  requires podman
+  make_image
+  podman_env
+  run timeout 120 "${PM[@]}" run --rm --network none --name "pm-$ID" localhost/wardbox:latest echo hi
+  assert_success
+  assert_line hi
+  run timeout 60 "${PM[@]}" run --rm --network none --hostname pmbox localhost/wardbox:latest sh -c 'id -u; hostname'
+  assert_success
+  assert_line 0
+  assert_line pmbox
+  assert_runtime_ran
+  run "${PM[@]}" ps -a -q
+  assert_output ""
+  "${PM[@]}" system reset -f >/dev/null 2>&1 || true
+  rm -rf "$PM_DIR" 2>/dev/null || true
+}
+
+@test "clients: containerd ctr run --rm with the runtime" {
+  requires containerd
+  make_image
+  local c=$WARD_TMP/containerd i
+  containerd_start "$c"
   local ctr=(ctr --address "$c/sock" --namespace wardtest)
   run timeout 60 "${ctr[@]}" images import --snapshotter native "$IMG.tar"
   assert_success
@@ -136,23 +147,6 @@ EOT
   CTRD_PID=
   umount -R "$c/state" 2>/dev/null || true
   rm -rf "$c" 2>/dev/null || true
-}
-
-# podman_env: sets PM (the podman command with private dirs and the wrapper)
-# and imports the image as localhost/wardbox:latest.
-podman_env() {
-  local p layer
-  p=$(mktemp -d /tmp/wpod.XXXXXX)
-  echo "$p" >>"$WARD_TMP/podman-dirs"
-  printf '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n' \
-    >"$p/containers.conf"
-  export CONTAINERS_CONF=$p/containers.conf
-  PM=(podman --root "$p/root" --runroot "$p/runroot" --storage-driver vfs --runtime "$WRAPPER"
-      --cgroup-manager cgroupfs --events-backend file --tmpdir "$p/tmp")
-  PM_DIR=$p
-  layer=$IMG/blobs/sha256/$(jq -r '.layers[0].digest' "$IMG/blobs/sha256/$(jq -r '.manifests[0].digest' "$IMG/index.json" | cut -d: -f2)" | cut -d: -f2)
-  run timeout 120 "${PM[@]}" import --change 'ENV=PATH=/bin' "$layer" localhost/wardbox:latest
-  assert_success
 }
 
 @test "clients: podman exec into a podman run -d container" {
@@ -180,25 +174,8 @@ podman_env() {
 @test "clients: ctr task exec into a running ctr task" {
   requires containerd
   make_image
-  local c=$WARD_TMP/containerd
-  mkdir -p "$c"
-  cat >"$c/config.toml" <<EOT
-version = 2
-root = "$c/root"
-state = "$c/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$c/sock"
-[ttrpc]
-  address = "$c/sock.ttrpc"
-[debug]
-  address = "$c/debug.sock"
-EOT
-  containerd --config "$c/config.toml" >"$c/log" 2>&1 &
-  CTRD_PID=$!
-  local i
-  for i in $(seq 100); do [[ -S $c/sock ]] && break; sleep 0.1; done
-  [[ -S $c/sock ]] || fail "containerd did not start: $(tail -5 "$c/log")"
+  local c=$WARD_TMP/containerd i
+  containerd_start "$c"
   local ctr=(ctr --address "$c/sock" --namespace wardtest)
   run timeout 60 "${ctr[@]}" images import --snapshotter native "$IMG.tar"
   assert_success
