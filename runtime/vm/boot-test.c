@@ -9,7 +9,15 @@
  *
  * --vsock PATH adds a vsock device (hybrid unix socket at PATH) and checks
  * both directions against test-init's wardvsock=1 mode: the guest's hello
- * on host port 5000 (PATH_5000) and an echo through "CONNECT 1234". */
+ * on host port 5000 (PATH_5000) and an echo through "CONNECT 1234".
+ *
+ * --fs DIR exports DIR as virtio-fs tag "rootfs" after putting test files
+ * in it (hello.txt, sub/, a 10 MiB big.bin, escape -> /etc) and checks
+ * test-init's wardfs=1 run: its WARD_VM_FS_DONE, the checksum of big.bin
+ * and the file the guest wrote (from-guest.txt).
+ *
+ * --net adds virtio-net on a TAP "wardtap0" (10.0.2.2/24) with a UDP echo
+ * server on port 7777 and checks test-init's wardnet=1 run. */
 #include <config.h>
 
 #include <errno.h>
@@ -19,7 +27,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,11 +50,15 @@ struct reader
   int fd;
   bool echo;
   pthread_t thread;
+  /* each output in its own buffer: the UART's byte-sized chunks and
+   * hvc0's lines interleaved in one buffer split the markers */
+  char *buf;
+  size_t len;
 };
 
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *seen;
-static size_t seen_len;
+static char *seen;     /* the serial output (printf in test-init) */
+static char *hvc_seen; /* hvc0's */
 static const char *marker = "WARD_VM_BOOT_MARKER";
 static double t_marker = -1, t0, t_run;
 
@@ -63,12 +83,12 @@ reader_thread (void *arg)
       if (r->echo)
         fwrite (buf, 1, (size_t) n, stderr);
       pthread_mutex_lock (&seen_lock);
-      if (seen_len + (size_t) n < SEEN_MAX)
+      if (r->len + (size_t) n < SEEN_MAX)
         {
-          memcpy (seen + seen_len, buf, (size_t) n);
-          seen_len += (size_t) n;
-          seen[seen_len] = '\0';
-          if (t_marker < 0 && strstr (seen, marker))
+          memcpy (r->buf + r->len, buf, (size_t) n);
+          r->len += (size_t) n;
+          r->buf[r->len] = '\0';
+          if (t_marker < 0 && strstr (r->buf, marker))
             t_marker = now () - t0;
         }
       pthread_mutex_unlock (&seen_lock);
@@ -150,7 +170,7 @@ console_typist (void *arg)
   for (int i = 0; i < 600; i++)
     {
       pthread_mutex_lock (&seen_lock);
-      bool ready = strstr (seen, "WARD_VM_HVC_MARKER") != NULL;
+      bool ready = strstr (hvc_seen, "WARD_VM_HVC_MARKER") != NULL;
       pthread_mutex_unlock (&seen_lock);
       if (ready)
         {
@@ -159,6 +179,190 @@ console_typist (void *arg)
           return NULL;
         }
       usleep (50000);
+    }
+  return NULL;
+}
+
+static unsigned fs_sum;
+
+/* the files test-init's fs_test expects; returns the export's fd */
+static int
+prepare_fs (const char *dir)
+{
+  mkdir (dir, 0755);
+  int d = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0)
+    return -1;
+  int fd = openat (d, "hello.txt", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 || write (fd, "hello from the host\n", 20) != 20)
+    return -1;
+  close (fd);
+  mkdirat (d, "sub", 0755);
+  unlinkat (d, "escape", 0);
+  unlinkat (d, "from-guest.txt", 0);
+  if (symlinkat ("/etc", d, "escape") < 0)
+    return -1;
+  /* a static busybox, when the host has one, to run from the export */
+  int src = open ("/bin/busybox", O_RDONLY | O_CLOEXEC);
+  unlinkat (d, "bb.out", 0);
+  if (src >= 0)
+    {
+      int dst = openat (d, "busybox", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+      char b[65536];
+      ssize_t k;
+      while (dst >= 0 && (k = read (src, b, sizeof b)) > 0)
+        if (write (dst, b, (size_t) k) != k)
+          break;
+      if (dst >= 0)
+        close (dst);
+      close (src);
+    }
+  static unsigned char buf[1 << 20];
+  fd = openat (d, "big.bin", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return -1;
+  unsigned x = 12345;
+  for (int m = 0; m < 10; m++)
+    {
+      for (size_t i = 0; i < sizeof buf; i++)
+        {
+          x = x * 1103515245 + 12345;
+          buf[i] = (unsigned char) (x >> 16);
+        }
+      /* the guest samples every 512th byte the same way */
+      for (size_t i = 0; i < sizeof buf; i += 512)
+        fs_sum = fs_sum * 31 + buf[i];
+      if (write (fd, buf, sizeof buf) != (ssize_t) sizeof buf)
+        return -1;
+    }
+  close (fd);
+  return d;
+}
+
+static bool
+check_fs (int d)
+{
+  char buf[64] = "";
+  bool ok = true;
+  int fd = openat (d, "from-guest.txt", O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close (fd);
+  buf[n > 0 ? n : 0] = '\0';
+  if (strcmp (buf, "written by the guest\n") != 0)
+    {
+      printf ("virtio-fs: the host does not see the guest's file: '%s'\n", buf);
+      ok = false;
+    }
+  char xv[8] = "";
+  char tv[8];
+  fd = openat (d, "from-guest.txt", O_RDONLY | O_CLOEXEC);
+  bool user_xattrs = fd >= 0 && (fsetxattr (fd, "user.probe", "1", 1, 0) == 0 || errno != EOPNOTSUPP);
+  if (fd < 0 || (user_xattrs && (fgetxattr (fd, "user.ward", xv, sizeof xv) != 2 || memcmp (xv, "42", 2)))
+      || fgetxattr (fd, "trusted.overlay.opaque", tv, sizeof tv) >= 0)
+    {
+      printf ("virtio-fs: the guest's user.ward xattr is not on the host file, or trusted.* is\n");
+      ok = false;
+    }
+  if (fd >= 0)
+    close (fd);
+  if (faccessat (d, "busybox", X_OK, 0) == 0)
+    {
+      fd = openat (d, "bb.out", O_RDONLY | O_CLOEXEC);
+      char out[128] = "";
+      n = fd >= 0 ? read (fd, out, sizeof out - 1) : -1;
+      if (fd >= 0)
+        close (fd);
+      out[n > 0 ? n : 0] = '\0';
+      if (strstr (out, "ran from virtio-fs") == NULL)
+        {
+          printf ("virtio-fs: busybox run from the export did not write bb.out: '%s'\n", out);
+          ok = false;
+        }
+    }
+  pthread_mutex_lock (&seen_lock);
+  const char *m2 = strstr (seen, "WARD_VM_FS_EXEC ");
+  if (m2)
+    printf ("virtio-fs: %.*s\n", (int) strcspn (m2, "\r\n"), m2);
+  const char *r = strstr (seen, "WARD_VM_FS_READ ");
+  unsigned long long bytes = 0;
+  unsigned sum = 0;
+  double ms = -1;
+  if (r == NULL || sscanf (r, "WARD_VM_FS_READ bytes=%llu sum=%u ms=%lf", &bytes, &sum, &ms) != 3
+      || bytes != 10u << 20 || sum != fs_sum)
+    {
+      printf ("virtio-fs: big.bin read wrong (%llu bytes, sum %u, want %u)\n", bytes, sum, fs_sum);
+      ok = false;
+    }
+  else
+    printf ("virtio-fs: 10 MiB read in %.1f ms (%.1f MiB/s)\n", ms, 10e3 / ms);
+  const char *m = strstr (seen, "WARD_VM_FS_MOUNT ms=");
+  if (m)
+    printf ("virtio-fs: mount took %.1f ms\n", atof (m + 20));
+  m = strstr (seen, "WARD_VM_FS_REREAD ms=");
+  if (m)
+    printf ("virtio-fs: 10 MiB re-read (guest page cache) in %.1f ms\n", atof (m + 21));
+  double c100, u100;
+  m = strstr (seen, "WARD_VM_FS_META ");
+  if (m && sscanf (m, "WARD_VM_FS_META create100_ms=%lf unlink100_ms=%lf", &c100, &u100) == 2)
+    printf ("virtio-fs: create+close %.2f ms, unlink %.2f ms per file\n", c100 / 100, u100 / 100);
+  if (strstr (seen, "WARD_VM_FS_DONE") == NULL)
+    {
+      printf ("virtio-fs: the guest's checks failed\n");
+      ok = false;
+    }
+  pthread_mutex_unlock (&seen_lock);
+  return ok;
+}
+
+static int echo_count;
+
+/* TAP wardtap0 = 10.0.2.2/24, up; returns its fd */
+static int
+make_tap (void)
+{
+  int fd = open ("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+  snprintf (ifr.ifr_name, sizeof ifr.ifr_name, "wardtap0");
+  if (fd < 0 || ioctl (fd, TUNSETIFF, &ifr) < 0)
+    return -1;
+  int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq r = { 0 };
+  snprintf (r.ifr_name, sizeof r.ifr_name, "wardtap0");
+  struct sockaddr_in *sin = (struct sockaddr_in *) &r.ifr_addr;
+  sin->sin_family = AF_INET;
+  inet_pton (AF_INET, "10.0.2.2", &sin->sin_addr);
+  bool ok = ioctl (s, SIOCSIFADDR, &r) == 0;
+  inet_pton (AF_INET, "255.255.255.0", &sin->sin_addr);
+  ok = ok && ioctl (s, SIOCSIFNETMASK, &r) == 0 && ioctl (s, SIOCGIFFLAGS, &r) == 0;
+  r.ifr_flags |= IFF_UP;
+  ok = ok && ioctl (s, SIOCSIFFLAGS, &r) == 0;
+  close (s);
+  if (!ok)
+    {
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+static void *
+udp_echo_thread (void *arg)
+{
+  int s = *(int *) arg;
+  char buf[2048];
+  struct sockaddr_in from;
+  /* shutdown() does not wake a UDP recvfrom: poll with a timeout */
+  struct timeval tv = { .tv_usec = 200000 };
+  setsockopt (s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (!vm_ended)
+    {
+      socklen_t fl = sizeof from;
+      ssize_t n = recvfrom (s, buf, sizeof buf, 0, (struct sockaddr *) &from, &fl);
+      if (n < 0)
+        continue;
+      if (sendto (s, buf, (size_t) n, 0, (struct sockaddr *) &from, fl) == n)
+        echo_count++;
     }
   return NULL;
 }
@@ -178,8 +382,8 @@ main (int argc, char **argv)
 {
   struct ward_vm_config cfg = { .serial_fd = -1, .console_in_fd = -1, .console_out_fd = -1 };
   unsigned timeout = 60;
-  bool console = false, quiet = false;
-  const char *console_input = NULL;
+  bool console = false, quiet = false, net = false;
+  const char *console_input = NULL, *fs_dir = NULL;
   static const struct option opts[] = {
     { "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
     { "mem", required_argument, NULL, 'm' },    { "cpus", required_argument, NULL, 'c' },
@@ -188,6 +392,8 @@ main (int argc, char **argv)
     { "quiet", no_argument, NULL, 'q' },        { "debug", no_argument, NULL, 'd' },
     { "vsock", required_argument, NULL, 'v' },  { "rng", no_argument, NULL, 'r' },
     { "console-input", required_argument, NULL, 'I' },
+    { "fs", required_argument, NULL, 'F' },
+    { "net", no_argument, NULL, 'N' },
     { NULL, 0, NULL, 0 },
   };
   int o;
@@ -208,6 +414,8 @@ main (int argc, char **argv)
       case 'v': cfg.vsock_path = optarg; break;
       case 'r': cfg.rng = true; break;
       case 'I': console_input = optarg; console = true; break;
+      case 'F': fs_dir = optarg; break;
+      case 'N': net = true; break;
       default:
         fprintf (stderr, "usage: %s --kernel VMLINUX [--initrd CPIO] [--mem MIB] [--cpus N] "
                          "[--cmdline ARGS] [--marker STR] [--timeout SEC] [--console] [--quiet]\n",
@@ -219,10 +427,10 @@ main (int argc, char **argv)
       fprintf (stderr, "ward-vm-boot-test: --kernel is required\n");
       return 2;
     }
-  seen = malloc (SEEN_MAX + 1);
-  if (seen == NULL)
+  seen = calloc (1, SEEN_MAX + 1);
+  hvc_seen = calloc (1, SEEN_MAX + 1);
+  if (seen == NULL || hvc_seen == NULL)
     return 1;
-  seen[0] = '\0';
 
   int serial[2], cons[2] = { -1, -1 };
   if (pipe2 (serial, O_CLOEXEC) < 0 || (console && pipe2 (cons, O_CLOEXEC) < 0))
@@ -242,7 +450,8 @@ main (int argc, char **argv)
         }
       cfg.console_in_fd = in[0];
     }
-  struct reader rs = { .fd = serial[0], .echo = !quiet }, rc = { .fd = cons[0], .echo = !quiet };
+  struct reader rs = { .fd = serial[0], .echo = !quiet, .buf = seen },
+                rc = { .fd = cons[0], .echo = !quiet, .buf = hvc_seen };
   pthread_create (&rs.thread, NULL, reader_thread, &rs);
   if (console)
     pthread_create (&rc.thread, NULL, reader_thread, &rc);
@@ -263,6 +472,36 @@ main (int argc, char **argv)
           return 1;
         }
       pthread_create (&hello_th, NULL, vsock_hello_thread, &hello_fd);
+    }
+
+  int fs_fd = -1;
+  if (fs_dir)
+    {
+      fs_fd = prepare_fs (fs_dir);
+      if (fs_fd < 0)
+        {
+          perror ("prepare the virtio-fs directory");
+          return 1;
+        }
+      cfg.fs_root_fd = fs_fd;
+      cfg.fs_tag = "rootfs";
+    }
+
+  int tap_fd = -1, echo_fd = -1;
+  pthread_t echo_th;
+  if (net)
+    {
+      tap_fd = make_tap ();
+      echo_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons (7777) };
+      inet_pton (AF_INET, "10.0.2.2", &a.sin_addr);
+      if (tap_fd < 0 || echo_fd < 0 || bind (echo_fd, (struct sockaddr *) &a, sizeof a) < 0)
+        {
+          perror ("TAP wardtap0 / UDP echo socket");
+          return 1;
+        }
+      pthread_create (&echo_th, NULL, udp_echo_thread, &echo_fd);
+      cfg.net_tap_fd = tap_fd;
     }
 
   ward_error_t *err = NULL;
@@ -340,8 +579,28 @@ main (int argc, char **argv)
         printf ("vsock host->guest echo FAILED\n");
       vsock_ok = t_vsock_echo >= 0 && strcmp (vsock_hello, "hello from the guest\n") == 0;
     }
+  bool net_ok = true;
+  if (net)
+    {
+      pthread_join (echo_th, NULL);
+      close (echo_fd);
+      close (tap_fd);
+      pthread_mutex_lock (&seen_lock);
+      const char *m = strstr (seen, "WARD_VM_NET_OK");
+      net_ok = m != NULL && echo_count > 0;
+      pthread_mutex_unlock (&seen_lock);
+      printf ("virtio-net: %d UDP datagrams echoed, guest %s\n", echo_count,
+              net_ok ? "got the echo" : "FAILED");
+    }
+  bool fs_ok = true;
+  if (fs_fd >= 0)
+    {
+      fs_ok = check_fs (fs_fd);
+      close (fs_fd);
+    }
   free (seen);
-  bool ok = r == 0 && t_marker >= 0 && vsock_ok
+  free (hvc_seen);
+  bool ok = r == 0 && t_marker >= 0 && vsock_ok && fs_ok && net_ok
             && (reason == WARD_VM_EXIT_RESET || reason == WARD_VM_EXIT_SHUTDOWN);
   return ok ? 0 : 1;
 }

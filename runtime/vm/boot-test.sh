@@ -7,6 +7,8 @@
 # usage: runtime/vm/boot-test.sh [--direct] BOOT_TEST_BINARY [boot-test args...]
 #   --direct   run on this host's /dev/kvm instead of inside the test-bed
 #   WARD_TESTBED=path overrides the test-bed launcher
+#   virtio-fs: --cmdline 'quiet wardfs=1' --fs /tmp/ward-fsroot (the
+#   test-bed's own tmpfs; a --share'd dir is 9p, ~1 MiB/s under TCG)
 # Exit: the boot test's status; 77 when the test-bed or a compiler is missing.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +44,8 @@ set +e
 if [ "$direct" = 1 ]; then
   "$work/ward-vm-boot-test" --kernel "$kernel" --initrd "$work/initrd.cpio" "$@"
 else
-  "$testbed" --timeout 300 --share "$work" -- "$work/ward-vm-boot-test" --kernel "$kernel" \
-    --initrd "$work/initrd.cpio" "$@"
+  # tun is a module in the test-bed's kernel (boot-test --net needs it)
+  "$testbed" --timeout 300 --share "$work" -- sh -c 'modprobe tun 2>/dev/null; exec "$@"' sh \
+    "$work/ward-vm-boot-test" --kernel "$kernel" --initrd "$work/initrd.cpio" "$@"
 fi
 exit $?

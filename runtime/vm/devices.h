@@ -63,4 +63,26 @@ int ward_vm_vsock_new (const struct ward_vm_mem *mem, uint64_t guest_cid, const 
 struct ward_virtio_dev *ward_vm_vsock_dev (struct ward_vm_vsock *v);
 void ward_vm_vsock_free (struct ward_vm_vsock *v);
 
+/* ---- virtio-fs with an in-process FUSE server (virtio_fs.c, fuse_server.c) ---- */
+
+struct ward_vm_fs;
+/* Exports the directory root_fd (the server keeps its own fd) under tag
+ * (1 to 36 bytes).  Opens /proc/self/fd now. */
+int ward_vm_fs_new (const struct ward_vm_mem *mem, int root_fd, const char *tag, bool readonly,
+                    struct ward_vm_fs **out, ward_error_t **err);
+struct ward_virtio_dev *ward_vm_fs_dev (struct ward_vm_fs *f);
+/* Its FUSE server (fuse.h; tests). */
+struct ward_vm_fuse *ward_vm_fs_fuse (struct ward_vm_fs *f);
+void ward_vm_fs_free (struct ward_vm_fs *f);
+
+/* ---- virtio-net on a TAP fd (virtio_net.c) ---- */
+
+struct ward_vm_net;
+/* tap_fd: IFF_TAP|IFF_NO_PI|IFF_VNET_HDR (the device keeps its own dup);
+ * mac: the guest's address, all-zero: a locally administered one. */
+int ward_vm_net_new (const struct ward_vm_mem *mem, int tap_fd, const uint8_t mac[6],
+                     struct ward_vm_net **out, ward_error_t **err);
+struct ward_virtio_dev *ward_vm_net_dev (struct ward_vm_net *n);
+void ward_vm_net_free (struct ward_vm_net *n);
+
 #endif

@@ -12,6 +12,9 @@ libward_vm_a_SOURCES = \
 	runtime/vm/virtio_console.c \
 	runtime/vm/virtio_vsock.c \
 	runtime/vm/virtio_rng.c \
+	runtime/vm/fuse.h runtime/vm/fuse_server.c \
+	runtime/vm/virtio_fs.c \
+	runtime/vm/virtio_net.c \
 	runtime/vm/resources.c \
 	runtime/vm/vmm.c
 WARD_VM_LIBS = libward-vm.a $(WARD_LIBS) -lpthread
@@ -22,7 +25,7 @@ runtime_vm_ward_vm_boot_test_LDADD = $(WARD_VM_LIBS)
 
 EXTRA_DIST += runtime/vm/kernel/guest.config runtime/vm/kernel/build.sh \
 	runtime/vm/test-init.c runtime/vm/boot-test.sh runtime/vm/run-fuzz-vm.sh \
-	runtime/vm/README.md tests/fuzz/fuzz-virtq.c
+	runtime/vm/README.md tests/fuzz/fuzz-virtq.c tests/fuzz/fuzz-fuse.c
 
 # Unit tests (TAP, tests/unit/tap.h).
 check_PROGRAMS += tests/unit/test-vm-virtq
@@ -39,6 +42,16 @@ check_PROGRAMS += tests/unit/test-vm-vsock
 TESTS += tests/unit/test-vm-vsock
 tests_unit_test_vm_vsock_SOURCES = tests/unit/test-vm-vsock.c tests/unit/tap.h
 tests_unit_test_vm_vsock_LDADD = $(WARD_VM_LIBS)
+
+check_PROGRAMS += tests/unit/test-vm-fuse
+TESTS += tests/unit/test-vm-fuse
+tests_unit_test_vm_fuse_SOURCES = tests/unit/test-vm-fuse.c tests/unit/tap.h
+tests_unit_test_vm_fuse_LDADD = $(WARD_VM_LIBS)
+
+check_PROGRAMS += tests/unit/test-vm-net
+TESTS += tests/unit/test-vm-net
+tests_unit_test_vm_net_SOURCES = tests/unit/test-vm-net.c tests/unit/tap.h
+tests_unit_test_vm_net_LDADD = $(WARD_VM_LIBS)
 
 # /dev/kvm end to end with a 28-byte guest (skips without a usable KVM)
 check_PROGRAMS += tests/unit/test-vm-kvm

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds tests/fuzz/fuzz-virtq.c with libFuzzer + ASan + UBSan straight from
-# the runtime/vm sources and runs it for N seconds (default 60).  Exits 1 on
+# Builds tests/fuzz/fuzz-virtq.c and tests/fuzz/fuzz-fuse.c (the virtio-fs
+# FUSE server) with libFuzzer + ASan + UBSan straight from the runtime/vm
+# sources and runs each for N seconds (default 60).  Exits 1 on
 # a crash, leak, timeout or UB (reproducer in WORKDIR/artifacts), 77 when
 # clang is missing.
 #
@@ -65,4 +66,25 @@ if [ "$rc" -ne 0 ] || ls "$work/artifacts/" | grep -q .; then
   ls -l "$work/artifacts/" >&2
   exit 1
 fi
-echo "run-fuzz-vm: no crash in ${seconds}s"
+echo "run-fuzz-vm: virtq: no crash in ${seconds}s"
+
+# the FUSE server, from the seeds in tests/fuzz/corpus/fuse
+mkdir -p "$work/fuse-corpus" "$work/fuse-artifacts"
+"$CC" -g -O1 -D_GNU_SOURCE -I"$work" -I"$top" \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
+  -o "$work/fuzz-fuse" "$top/tests/fuzz/fuzz-fuse.c" "$top/runtime/vm/fuse_server.c" \
+  "$top/runtime/vm/virtq.c" "$top/runtime/vm/memory.c" \
+  "$top/common/error.c" "$top/common/log.c" "$top/common/fs.c"
+set +e
+"$work/fuzz-fuse" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$work/fuse-artifacts/" "$work/fuse-corpus" \
+  "$top/tests/fuzz/corpus/fuse" > "$work/fuzz-fuse.log" 2>&1
+rc=$?
+set -e
+tail -n 8 "$work/fuzz-fuse.log"
+if [ "$rc" -ne 0 ] || ls "$work/fuse-artifacts/" | grep -q .; then
+  echo "run-fuzz-vm: fuse FAILED (exit $rc); reproducers in $work/fuse-artifacts:" >&2
+  ls -l "$work/fuse-artifacts/" >&2
+  exit 1
+fi
+echo "run-fuzz-vm: fuse: no crash in ${seconds}s"

@@ -1,13 +1,22 @@
 /* /init of the boot-test initramfs (static): prints the marker on the
  * console (ttyS0) and on hvc0 when present, then resets the VM. */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <linux/vm_sockets.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +62,228 @@ vsock_test (void)
   close (l);
 }
 
+static double
+ms_since (const struct timespec *a)
+{
+  struct timespec b;
+  clock_gettime (CLOCK_MONOTONIC, &b);
+  return (double) (b.tv_sec - a->tv_sec) * 1e3 + (double) (b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* wardfs=1: the host exports a prepared directory as virtio-fs tag
+ * "rootfs" (boot-test --fs): mount it, read, list, write, and check that
+ * ".." at the mount root and a symlink to /etc stay in the guest */
+static void
+fs_test (void)
+{
+  struct timespec t;
+  char buf[256];
+  int ok = 1;
+  mkdir ("/mnt", 0755);
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  if (mount ("rootfs", "/mnt", "virtiofs", 0, NULL) < 0)
+    {
+      printf ("WARD_VM_FS_FAIL mount: %s\n", strerror (errno));
+      return;
+    }
+  printf ("WARD_VM_FS_MOUNT ms=%.1f\n", ms_since (&t));
+  int fd = open ("/mnt/hello.txt", O_RDONLY);
+  ssize_t n = fd >= 0 ? read (fd, buf, sizeof buf - 1) : -1;
+  if (fd >= 0)
+    close (fd);
+  buf[n > 0 ? n : 0] = '\0';
+  if (strcmp (buf, "hello from the host\n") != 0)
+    {
+      printf ("WARD_VM_FS_FAIL read hello.txt: '%s'\n", buf);
+      ok = 0;
+    }
+  DIR *d = opendir ("/mnt");
+  int entries = 0, seen = 0;
+  struct dirent *de;
+  while (d && (de = readdir (d)))
+    {
+      entries++;
+      if (!strcmp (de->d_name, "hello.txt") || !strcmp (de->d_name, "sub"))
+        seen++;
+    }
+  if (d)
+    closedir (d);
+  if (seen != 2)
+    {
+      printf ("WARD_VM_FS_FAIL readdir: %d entries, %d known\n", entries, seen);
+      ok = 0;
+    }
+  fd = open ("/mnt/from-guest.txt", O_WRONLY | O_CREAT | O_TRUNC, 0640);
+  if (fd < 0 || write (fd, "written by the guest\n", 21) != 21 || fsync (fd) < 0)
+    {
+      printf ("WARD_VM_FS_FAIL write: %s\n", strerror (errno));
+      ok = 0;
+    }
+  if (fd >= 0)
+    close (fd);
+  /* xattrs: user.* passes through, trusted.* never reaches the host */
+  char xv[16] = "";
+  if (setxattr ("/mnt/from-guest.txt", "user.ward", "42", 2, 0) < 0)
+    {
+      /* the export's own file system may lack them (tmpfs before 6.6) */
+      if (errno != EOPNOTSUPP)
+        {
+          printf ("WARD_VM_FS_FAIL setxattr user.ward: %s\n", strerror (errno));
+          ok = 0;
+        }
+      else
+        printf ("WARD_VM_FS_NOTE the export has no user xattrs\n");
+    }
+  else if (getxattr ("/mnt/from-guest.txt", "user.ward", xv, sizeof xv) != 2 || memcmp (xv, "42", 2))
+    {
+      printf ("WARD_VM_FS_FAIL getxattr user.ward: %s\n", strerror (errno));
+      ok = 0;
+    }
+  if (setxattr ("/mnt/from-guest.txt", "trusted.overlay.opaque", "y", 1, 0) == 0 || errno != EPERM)
+    {
+      printf ("WARD_VM_FS_FAIL setxattr trusted.overlay.opaque: %s\n", strerror (errno));
+      ok = 0;
+    }
+  /* ".." of the mount root is the guest's own "/" */
+  struct stat a, b;
+  if (stat ("/mnt/..", &a) < 0 || stat ("/", &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)
+    {
+      printf ("WARD_VM_FS_FAIL '..' at the mount root is not the guest's /\n");
+      ok = 0;
+    }
+  if (stat ("/mnt/sub/../../init", &a) < 0)
+    {
+      printf ("WARD_VM_FS_FAIL /mnt/sub/../../init: %s\n", strerror (errno));
+      ok = 0;
+    }
+  /* escape -> /etc on the host: resolved by the guest, in the guest */
+  if (open ("/mnt/escape/hostname", O_RDONLY) >= 0 || errno != ENOENT)
+    {
+      printf ("WARD_VM_FS_FAIL the /etc symlink reached something: %s\n", strerror (errno));
+      ok = 0;
+    }
+  if (mkdir ("/mnt/sub/gdir", 0755) < 0 || rename ("/mnt/sub/gdir", "/mnt/gdir") < 0
+      || rmdir ("/mnt/gdir") < 0)
+    {
+      printf ("WARD_VM_FS_FAIL mkdir/rename/rmdir: %s\n", strerror (errno));
+      ok = 0;
+    }
+  /* a program run from the export (mmap'ed pages, exec's xattr lookup):
+   * what a container's processes do when its rootfs is virtio-fs */
+  if (access ("/mnt/busybox", X_OK) == 0)
+    {
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      pid_t pid = fork ();
+      if (pid == 0)
+        {
+          execl ("/mnt/busybox", "sh", "-c", "/mnt/busybox ls /mnt/sub > /mnt/bb.out && "
+                 "/mnt/busybox echo ran from virtio-fs >> /mnt/bb.out", (char *) NULL);
+          _exit (127);
+        }
+      int st = -1;
+      waitpid (pid, &st, 0);
+      printf ("WARD_VM_FS_EXEC status=%d ms=%.1f\n", st, ms_since (&t));
+      if (st != 0)
+        ok = 0;
+    }
+  /* throughput: the 10 MiB file, summed so the host can check it */
+  static char big[1 << 20];
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  fd = open ("/mnt/big.bin", O_RDONLY);
+  unsigned long long total = 0;
+  unsigned sum = 0;
+  while (fd >= 0 && (n = read (fd, big, sizeof big)) > 0)
+    {
+      /* every 512th byte: enough to catch misplaced data, cheap under TCG */
+      for (ssize_t i = (ssize_t) ((512 - total % 512) % 512); i < n; i += 512)
+        sum = sum * 31 + (unsigned char) big[i];
+      total += (unsigned long long) n;
+    }
+  if (fd >= 0)
+    close (fd);
+  printf ("WARD_VM_FS_READ bytes=%llu sum=%u ms=%.1f\n", total, sum, ms_since (&t));
+  /* again: served from the guest's page cache (FOPEN_KEEP_CACHE) */
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  fd = open ("/mnt/big.bin", O_RDONLY);
+  while (fd >= 0 && read (fd, big, sizeof big) > 0)
+    ;
+  if (fd >= 0)
+    close (fd);
+  printf ("WARD_VM_FS_REREAD ms=%.1f\n", ms_since (&t));
+  /* metadata round trips: 100 x (CREATE, FLUSH, RELEASE) then 100 UNLINK */
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  for (int i = 0; i < 100; i++)
+    {
+      char p[64];
+      snprintf (p, sizeof p, "/mnt/sub/f%d", i);
+      int f = open (p, O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (f < 0)
+        {
+          printf ("WARD_VM_FS_FAIL create %s: %s\n", p, strerror (errno));
+          ok = 0;
+          break;
+        }
+      close (f);
+    }
+  double create_ms = ms_since (&t);
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  for (int i = 0; i < 100; i++)
+    {
+      char p[64];
+      snprintf (p, sizeof p, "/mnt/sub/f%d", i);
+      unlink (p);
+    }
+  printf ("WARD_VM_FS_META create100_ms=%.1f unlink100_ms=%.1f\n", create_ms, ms_since (&t));
+  if (ok)
+    printf ("WARD_VM_FS_DONE\n");
+  fflush (stdout);
+}
+
+/* wardnet=1: eth0 (virtio-net on a host TAP, boot-test --net) gets
+ * 10.0.2.15/24 by ioctl; a UDP datagram to 10.0.2.2:7777 must come back */
+static void
+net_test (void)
+{
+  int s = socket (AF_INET, SOCK_DGRAM, 0);
+  struct ifreq r;
+  memset (&r, 0, sizeof r);
+  snprintf (r.ifr_name, sizeof r.ifr_name, "eth0");
+  struct sockaddr_in *sin = (struct sockaddr_in *) &r.ifr_addr;
+  sin->sin_family = AF_INET;
+  inet_pton (AF_INET, "10.0.2.15", &sin->sin_addr);
+  int ok = s >= 0 && ioctl (s, SIOCSIFADDR, &r) == 0;
+  inet_pton (AF_INET, "255.255.255.0", &sin->sin_addr);
+  ok = ok && ioctl (s, SIOCSIFNETMASK, &r) == 0 && ioctl (s, SIOCGIFFLAGS, &r) == 0;
+  r.ifr_flags |= IFF_UP;
+  ok = ok && ioctl (s, SIOCSIFFLAGS, &r) == 0;
+  if (!ok)
+    {
+      printf ("WARD_VM_NET_FAIL configure eth0: %s\n", strerror (errno));
+      return;
+    }
+  struct timeval tv = { .tv_sec = 1 };
+  setsockopt (s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  struct sockaddr_in host = { .sin_family = AF_INET, .sin_port = htons (7777) };
+  inet_pton (AF_INET, "10.0.2.2", &host.sin_addr);
+  for (int i = 0; i < 10; i++)
+    {
+      struct timespec t;
+      char buf[64];
+      clock_gettime (CLOCK_MONOTONIC, &t);
+      if (sendto (s, "ping from the guest", 19, 0, (struct sockaddr *) &host, sizeof host) != 19)
+        continue;
+      ssize_t n = recv (s, buf, sizeof buf, 0);
+      if (n == 19 && memcmp (buf, "ping from the guest", 19) == 0)
+        {
+          printf ("WARD_VM_NET_OK udp echo after %d tries, rtt=%.2f ms\n", i + 1, ms_since (&t));
+          close (s);
+          return;
+        }
+    }
+  printf ("WARD_VM_NET_FAIL no UDP echo from 10.0.2.2\n");
+  close (s);
+}
+
 int
 main (void)
 {
@@ -88,6 +319,10 @@ main (void)
     }
   if (getenv ("wardvsock"))
     vsock_test ();
+  if (getenv ("wardfs"))
+    fs_test ();
+  if (getenv ("wardnet"))
+    net_test ();
   /* wardhvcecho=1: one line of host input through virtio-console */
   if (getenv ("wardhvcecho"))
     {

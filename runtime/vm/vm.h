@@ -194,6 +194,19 @@ struct ward_vm_config
   const char *vsock_path;   /* hybrid vsock unix socket; NULL: no vsock */
   uint64_t vsock_cid;       /* the guest's CID; 0: 3 */
   bool rng;                 /* add a virtio-rng fed by getrandom(2) */
+  /* virtio-fs and virtio-net.  NOTE for callers that zero the struct
+   * (vmagent): a zeroed config has neither device.  The fs device exists
+   * only when fs_tag != NULL (fs_root_fd must then be a directory fd); the
+   * net device only when net_tap_fd > 0 (fd 0 never counts).  The VM keeps
+   * its own copies of both fds: the caller may close its own after
+   * ward_vm_create.  /proc/self/fd must be visible at ward_vm_create (the
+   * FUSE server re-opens files through it), and the VMM raises its soft
+   * RLIMIT_NOFILE to the hard limit (one O_PATH fd per guest inode). */
+  int fs_root_fd;           /* virtio-fs: directory fd exported as the guest's tag fs_tag */
+  const char *fs_tag;       /* virtio-fs tag (e.g. "rootfs"); NULL: no fs device */
+  bool fs_readonly;         /* refuse every write request with EROFS */
+  int net_tap_fd;           /* virtio-net on this TAP (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR); <= 0: none */
+  uint8_t net_mac[6];       /* guest MAC; all-zero: derived locally-administered */
 };
 
 typedef struct ward_vm ward_vm_t;

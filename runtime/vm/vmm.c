@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,8 @@ struct ward_vm
   struct ward_vm_console *console;
   struct ward_vm_vsock *vsock;
   struct ward_vm_rng *rng;
+  struct ward_vm_fs *fs;
+  struct ward_vm_net *net;
   char *cmdline;
   uint64_t entry, start_info;
 
@@ -438,6 +441,35 @@ vm_setup (ward_vm_t *vm, const struct ward_vm_config *cfg, ward_error_t **err)
         return r;
     }
 
+  /* a zeroed config asks for neither (see vm.h): fs needs its tag, net a
+   * TAP fd above 0 */
+  if (cfg->fs_tag != NULL && cfg->fs_root_fd >= 0)
+    {
+      /* every inode the guest caches is an O_PATH fd here: the soft
+       * RLIMIT_NOFILE (often 1024) would cap the guest's file count */
+      struct rlimit nofile;
+      if (getrlimit (RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max)
+        {
+          nofile.rlim_cur = nofile.rlim_max;
+          (void) setrlimit (RLIMIT_NOFILE, &nofile);
+        }
+      r = ward_vm_fs_new (&vm->mem, cfg->fs_root_fd, cfg->fs_tag, cfg->fs_readonly, &vm->fs, err);
+      if (r < 0)
+        return r;
+      r = add_virtio (vm, ward_vm_fs_dev (vm->fs), err);
+      if (r < 0)
+        return r;
+    }
+  if (cfg->net_tap_fd > 0)
+    {
+      r = ward_vm_net_new (&vm->mem, cfg->net_tap_fd, cfg->net_mac, &vm->net, err);
+      if (r < 0)
+        return r;
+      r = add_virtio (vm, ward_vm_net_dev (vm->net), err);
+      if (r < 0)
+        return r;
+    }
+
   _cleanup_close_ int kfd = open (cfg->kernel_path, O_RDONLY | O_CLOEXEC);
   if (kfd < 0)
     return ward_error_set (err, errno, "open kernel '%s'", cfg->kernel_path);
@@ -572,6 +604,10 @@ ward_vm_destroy (ward_vm_t **vmp)
     ward_vm_vsock_free (vm->vsock);
   if (vm->rng)
     ward_vm_rng_free (vm->rng);
+  if (vm->fs)
+    ward_vm_fs_free (vm->fs);
+  if (vm->net)
+    ward_vm_net_free (vm->net);
   if (vm->vm_fd >= 0)
     close (vm->vm_fd);
   if (vm->kvm_fd >= 0)

@@ -4,6 +4,7 @@
 # corpus:
 #   config  tests/fuzz/fuzz-config.c  the config.json parser (specs/)
 #   unpack  tests/fuzz/fuzz-unpack.c  the layer tar unpacker (image/)
+#   fuse    tests/fuzz/fuzz-fuse.c    the virtio-fs FUSE server (runtime/vm/)
 # Prints one TAP line per target and exits non-zero when a fuzzer finds a
 # crash, a leak or undefined behaviour; reproducers stay in the work dir.
 #
@@ -68,6 +69,9 @@ fuzz config "json-c" "$top/tests/fuzz/fuzz-config.c" $common_sources $specs_sour
 # shellcheck disable=SC2086
 fuzz unpack "json-c libarchive libcurl" "$top/tests/fuzz/fuzz-unpack.c" \
   $common_sources $specs_sources $image_sources
+# shellcheck disable=SC2086
+fuzz fuse "json-c" "$top/tests/fuzz/fuzz-fuse.c" "$top/runtime/vm/fuse_server.c" \
+  "$top/runtime/vm/virtq.c" "$top/runtime/vm/memory.c" $common_sources
 
 echo "1..$n"
 exit $failed
