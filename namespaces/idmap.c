@@ -160,10 +160,34 @@ void ward_ns_close_mount_fds (int *fds, size_t n)
   free (fds);
 }
 
+/* Whether the container gets a user namespace of its own: its root may
+ * not be able to reach bind sources that the runtime (host root) can. */
+static bool creates_userns (const ward_config_t *cfg)
+{
+  for (size_t i = 0; cfg && cfg->linux_ && i < cfg->linux_->namespaces_len; i++)
+    if (cfg->linux_->namespaces[i].type == WARD_NS_USER && cfg->linux_->namespaces[i].path == NULL)
+      return true;
+  return false;
+}
+
+/* A plain bind source cloned as a detached mount on the host side. */
+static int bind_tree (const char *src, const ward_mount_options_t *mo, ward_error_t **err)
+{
+  int tree = open_tree (AT_FDCWD, src,
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((mo->flags & MS_REC) ? AT_RECURSIVE : 0));
+  if (tree < 0)
+    return ward_error_set (err, errno, "open_tree '%s'", src);
+  return tree;
+}
+
 int ward_ns_prepare_idmapped_mounts (const ward_config_t *cfg, const char *bundle, int **fds,
                                      ward_error_t **err)
 {
   int *out = NULL;
+  /* With a new user namespace, every bind source is opened here, as host
+   * root: a source the container's root cannot search (a 0700 parent
+   * owned by host root) must still work, as it does with runc. */
+  bool userns = creates_userns (cfg);
 
   *fds = NULL;
   for (size_t i = 0; cfg && i < cfg->mounts_len; i++)
@@ -173,7 +197,8 @@ int ward_ns_prepare_idmapped_mounts (const ward_config_t *cfg, const char *bundl
       _cleanup_free_ char *src = NULL;
       int ret = ward_mount_options_parse (m->options, &mo, err);
       bool bind = (mo.flags & MS_BIND) || (m->type && strcmp (m->type, "bind") == 0);
-      bool want = ret == 0 && bind && wants_idmap (m, &mo);
+      bool idmap = ret == 0 && bind && wants_idmap (m, &mo);
+      bool want = idmap || (ret == 0 && bind && userns);
 
       if (ret == 0 && want)
         {
@@ -186,7 +211,7 @@ int ward_ns_prepare_idmapped_mounts (const ward_config_t *cfg, const char *bundl
               for (size_t j = 0; j < cfg->mounts_len; j++)
                 out[j] = -1;
             }
-          ret = idmapped_tree (cfg, src, m, &mo, err);
+          ret = idmap ? idmapped_tree (cfg, src, m, &mo, err) : bind_tree (src, &mo, err);
           if (ret >= 0)
             out[i] = ret;
         }

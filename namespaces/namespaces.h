@@ -81,7 +81,10 @@ typedef struct
  * mount that asks for an idmapped mount ("idmap"/"ridmap" or per-mount
  * uidMappings/gidMappings), a detached clone of the source with the id
  * mapping applied.  Only the host side may idmap a host filesystem, so a
- * container in a user namespace needs these.  *fds gets an array of
+ * container in a user namespace needs these.  When the container gets a
+ * new user namespace, every other bind source is cloned here as well
+ * (unmapped), since its root may not be able to reach the source path.
+ * *fds gets an array of
  * cfg->mounts_len fds (-1 where not needed), or NULL when no mount needs
  * one; free it with ward_ns_close_mount_fds. */
 int ward_ns_prepare_idmapped_mounts (const ward_config_t *cfg, const char *bundle, int **fds,

@@ -136,8 +136,9 @@ static int open_real_dir (int rootfs_fd, const char *dest, ward_error_t **err)
         return ward_error_set (err, errno, "mkdir '%s' inside the rootfs", dest);
     }
   else if (!S_ISDIR (st.st_mode))
-    return ward_error_set (err, ENOTDIR, "mount destination \"%s\" is not a directory%s", dest,
-                           S_ISLNK (st.st_mode) ? " (it is a symlink)" : "");
+    /* runc's wording, which scripts and its tests match */
+    return ward_error_set_ret (err, -ENOTDIR, 0, "filesystem must be mounted on ordinary directory: \"%s\" is %s",
+                               dest, S_ISLNK (st.st_mode) ? "a symlink" : "not a directory");
   fd = openat (pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0)
     return ward_error_set (err, errno, "open mount destination \"%s\" (not a directory?)", dest);
@@ -237,7 +238,9 @@ static int mount_bind (const ward_rootfs_opts_t *opts, int rootfs_fd, const ward
   struct stat st;
   int ret;
 
-  if (stat (src, &st) < 0)
+  /* A prepared tree was opened on the host side: the source path itself
+   * may be out of reach from here (inside a user namespace). */
+  if ((prepared >= 0 ? fstat (prepared, &st) : stat (src, &st)) < 0)
     return ward_error_set (err, errno, "stat bind source '%s'", src);
   if (target < 0)
     target = ward_ns_mkdir_in_root (rootfs_fd, m->destination, 0755, !S_ISDIR (st.st_mode), err);

@@ -259,3 +259,22 @@ add_mount() { # JSON object
   # Without the idmap the host's root is outside the mapping: the overflow id.
   assert_line "plain 65534 65534"
 }
+
+# The runtime opens bind sources as host root before the init enters its
+# user namespace, so a source below a directory that the container's root
+# (an unprivileged host uid) cannot search still works, as with runc.
+@test "mounts: a bind source behind a 0700 host directory works in a user namespace" {
+  requires userns
+  local d=$WARD_TMP/inaccessible-$ID
+  mkdir -p "$d/dir"
+  echo reachable >"$d/dir/foo.txt"
+  chmod 700 "$d"
+  update_config '.linux.namespaces += [{"type":"user"}]
+    | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+  update_config ".mounts += [{\"destination\": \"/mnt\", \"type\": \"bind\", \"source\": \"$d/dir\", \"options\": [\"bind\"]}]"
+  set_args /bin/cat /mnt/foo.txt
+  run_ctr
+  assert_success
+  assert_output reachable
+}

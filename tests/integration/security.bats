@@ -122,6 +122,20 @@ runtime_sum() { sha256sum "$(readlink -f "$RUNTIME")" | cut -d' ' -f1; }
   assert_output ""
 }
 
+@test "CVE-2019-19921: a dangling /proc or /sys symlink is refused, nothing created through it" {
+  local d
+  for d in proc sys; do
+    rm -rf "$BUNDLE/rootfs/$d"
+    ln -s "/planted-$d" "$BUNDLE/rootfs/$d"
+    set_args /bin/true
+    run_ctr
+    assert_failure
+    assert_output --partial "must be mounted on ordinary directory"
+    [[ ! -e $BUNDLE/rootfs/planted-$d ]] || fail "the runtime created /planted-$d through the symlink"
+    rm "$BUNDLE/rootfs/$d" && mkdir "$BUNDLE/rootfs/$d"
+  done
+}
+
 @test "hostile bundle path: spaces, quotes and newlines" {
   local odd=$WARD_TMP/$'odd dir \' " $x\n'
   mkdir -p "$odd"
