@@ -27,7 +27,19 @@ struct ward_cgroup
   int clone_fd;      /* lazily opened O_PATH fd of unified_dir (v2 only) */
   ward_cg_hier_t *v1;
   size_t v1_len;
+  /* systemd driver: the unit and its parent slice; resources kept from
+   * apply until the unit starts at enter time */
+  char *systemd_unit, *systemd_slice;
+  bool systemd_started, has_pending;
+  ward_resources_t pending;
+  ward_device_cgroup_t *pending_devices;
 };
+
+/* systemd.c */
+int ward_cg_systemd_start (ward_cgroup_t *cg, pid_t pid, ward_error_t **err);
+void ward_cg_systemd_keep (ward_cgroup_t *cg, const ward_resources_t *res);
+int ward_cg_systemd_stop (ward_cgroup_t *cg, ward_error_t **err);
+int ward_cg_systemd_set (ward_cgroup_t *cg, const ward_resources_t *res, ward_error_t **err);
 
 /* The v1 directory of the hierarchy that holds controller `name`, or NULL. */
 const char *ward_cg_v1_dir (const ward_cgroup_t *cg, const char *name);
@@ -69,6 +81,8 @@ int ward_cg_v1_is_frozen (ward_cgroup_t *cg, ward_error_t **err);
 int ward_cg_v2_is_frozen (ward_cgroup_t *cg, ward_error_t **err);
 int ward_cg_v1_stats (ward_cgroup_t *cg, ward_cgroup_stats_t *st, ward_error_t **err);
 int ward_cg_v2_stats (ward_cgroup_t *cg, ward_cgroup_stats_t *st, ward_error_t **err);
+/* stats.c: the cpuset/blkio/hugetlb/raw part of the stats, after the back end's. */
+void ward_cg_stats_more (ward_cgroup_t *cg, ward_cgroup_stats_t *st);
 /* Memory checks shared by both back ends (checkBeforeUpdate). */
 int ward_cg_check_usage (int dirfd, const char *usage_file, const ward_memory_t *m,
                          ward_error_t **err);

@@ -5,6 +5,8 @@ libward_a_SOURCES += \
 	cgroups/v1.c \
 	cgroups/v2.c \
 	cgroups/sub.c \
+	cgroups/stats.c \
+	cgroups/systemd.c \
 	cgroups/devices_ebpf.c
 
 # Unit test (TAP, tests/unit/tap.h).

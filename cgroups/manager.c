@@ -530,12 +530,33 @@ int ward_cgroup_create (const ward_cgroup_config_t *cfg, ward_cgroup_t **out, wa
   bool absolute;
   int mode, ret;
 
+  _cleanup_free_ char *sd_unit = NULL, *sd_slice = NULL, *sd_path = NULL;
+
   if (cfg->systemd)
-    return ward_error_set_ret (err, -ENOTSUP, 0, "systemd cgroup driver not supported yet");
+    {
+      ward_cgroup_systemd_name_t sd;
+      if (!ward_cgroup_systemd_available ())
+        return ward_error_set_ret (err, -ENOTSUP, 0,
+                                   "systemd cgroup driver: systemd is not running "
+                                   "(no /run/systemd/system)");
+      ret = ward_cgroup_systemd_parse (cfg->cgroups_path, cfg->id, &sd, err);
+      if (ret < 0)
+        return ret;
+      sd_unit = sd.unit;
+      sd_slice = sd.slice;
+      sd_path = sd.path;
+    }
   mode = ward_cgroup_mode ();
   if (mode < 0)
     return ward_error_set (err, -mode, "statfs '%s'", WARD_CG_ROOT);
-  if (cfg->cgroups_path && *cfg->cgroups_path)
+  /* systemd driver: the unit's cgroup, made here like any other (systemd
+   * accepts an existing directory) and handed to systemd at enter time */
+  if (sd_path)
+    {
+      absolute = true;
+      inner = xstrdup (sd_path);
+    }
+  else if (cfg->cgroups_path && *cfg->cgroups_path)
     {
       if (strchr (cfg->cgroups_path, '\n'))
         return ward_error_set (err, 0, "linux.cgroupsPath: newline in '%s'", cfg->cgroups_path);
@@ -561,6 +582,8 @@ int ward_cgroup_create (const ward_cgroup_config_t *cfg, ward_cgroup_t **out, wa
   cg = xzalloc (sizeof *cg);
   cg->mode = mode;
   cg->clone_fd = -1;
+  cg->systemd_unit = TAKE_PTR (sd_unit);
+  cg->systemd_slice = TAKE_PTR (sd_slice);
 
   if (mode == WARD_CGROUP_MODE_V2 || mode == WARD_CGROUP_MODE_HYBRID)
     {
@@ -649,11 +672,77 @@ int ward_cgroup_create (const ward_cgroup_config_t *cfg, ward_cgroup_t **out, wa
 
 int ward_cgroup_clone_fd (ward_cgroup_t *cg)
 {
-  if (cg->mode != WARD_CGROUP_MODE_V2 || cg->unified_dir == NULL)
+  /* systemd: the init is cloned outside and put into the unit with its pid */
+  if (cg->mode != WARD_CGROUP_MODE_V2 || cg->unified_dir == NULL
+      || (cg->systemd_unit && !cg->systemd_started))
     return -1;
   if (cg->clone_fd < 0)
     cg->clone_fd = open (cg->unified_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
   return cg->clone_fd;
+}
+
+int ward_cgroup_prepare_clone (ward_cgroup_t *cg, int *clone_fd, int **task_fds, size_t *n,
+                               ward_error_t **err)
+{
+  _cleanup_free_ int *fds = NULL;
+  size_t got = 0;
+
+  *clone_fd = -1;
+  *task_fds = NULL;
+  *n = 0;
+  if (cg->systemd_unit && !cg->systemd_started)
+    return 0;
+  if (cg->unified_dir)
+    {
+      if (cg->clone_fd < 0)
+        cg->clone_fd = open (cg->unified_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (cg->clone_fd < 0)
+        return ward_error_set (err, errno, "open '%s'", cg->unified_dir);
+      *clone_fd = cg->clone_fd;
+    }
+  if (cg->v1_len)
+    fds = xmalloc (sizeof *fds * cg->v1_len);
+  for (size_t i = 0; i < cg->v1_len; i++)
+    {
+      _cleanup_close_ int dir = ward_cg_open_dir (cg->v1[i].dir);
+      int fd = dir < 0 ? -1 : openat (dir, "tasks", O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          int e = errno;
+          while (got > 0)
+            close (fds[--got]);
+          return ward_error_set (err, e, "open '%s/tasks'", cg->v1[i].dir);
+        }
+      fds[got++] = fd;
+    }
+  *task_fds = TAKE_PTR (fds);
+  *n = got;
+  return 1;
+}
+
+int ward_cgroup_enter_self (int *task_fds, size_t n, ward_error_t **err)
+{
+  int ret = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      if (task_fds[i] < 0)
+        continue;
+      /* "0" is the writing thread: cgroup_procs_write_start() then takes
+       * no threadgroup lock, so no RCU grace period. */
+      if (ret == 0 && write (task_fds[i], "0", 1) != 1)
+        {
+          int e = errno;
+          char link[64], path[4096];
+          ssize_t l;
+          snprintf (link, sizeof link, "/proc/self/fd/%d", task_fds[i]);
+          l = readlink (link, path, sizeof path - 1);
+          path[l > 0 ? l : 0] = '\0';
+          ret = ward_error_set (err, e, "enter cgroup: write '%s'", l > 0 ? path : link);
+        }
+      close (task_fds[i]);
+      task_fds[i] = -1;
+    }
+  return ret;
 }
 
 int ward_cg_write_procs (const char *dir, pid_t pid, ward_error_t **err)
@@ -674,6 +763,9 @@ int ward_cg_write_procs (const char *dir, pid_t pid, ward_error_t **err)
 int ward_cgroup_enter (ward_cgroup_t *cg, pid_t pid, ward_error_t **err)
 {
   int ret;
+  if (cg->systemd_unit && !cg->systemd_started
+      && (ret = ward_cg_systemd_start (cg, pid, err)) < 0)
+    return ret;
   for (size_t i = 0; i < cg->v1_len; i++)
     if ((ret = ward_cg_write_procs (cg->v1[i].dir, pid, err)) < 0)
       return ret;
@@ -686,6 +778,14 @@ int ward_cgroup_apply (ward_cgroup_t *cg, const ward_resources_t *res, ward_erro
 {
   if (res == NULL)
     return 0;
+  if (cg->systemd_unit && !cg->systemd_started)
+    ward_cg_systemd_keep (cg, res);
+  else if (cg->systemd_unit)
+    {
+      int ret = ward_cg_systemd_set (cg, res, err);
+      if (ret < 0)
+        return ret;
+    }
   if (cg->mode == WARD_CGROUP_MODE_V2)
     return ward_cg_v2_apply (cg, res, err);
   return ward_cg_v1_apply (cg, res, err);
@@ -707,10 +807,15 @@ int ward_cgroup_is_frozen (ward_cgroup_t *cg, ward_error_t **err)
 
 int ward_cgroup_stats (ward_cgroup_t *cg, ward_cgroup_stats_t *st, ward_error_t **err)
 {
+  int ret;
   memset (st, 0, sizeof *st);
   if (cg->mode == WARD_CGROUP_MODE_V2)
-    return ward_cg_v2_stats (cg, st, err);
-  return ward_cg_v1_stats (cg, st, err);
+    ret = ward_cg_v2_stats (cg, st, err);
+  else
+    ret = ward_cg_v1_stats (cg, st, err);
+  if (ret == 0)
+    ward_cg_stats_more (cg, st);
+  return ret;
 }
 
 /* The directory whose cgroup.procs lists the container's processes. */
@@ -812,6 +917,18 @@ int ward_cgroup_kill (ward_cgroup_t *cg, int signo, ward_error_t **err)
   size_t n = 0;
   int ret;
 
+  /* An empty cgroup (delete of a stopped container, the common case) needs
+   * no freeze/thaw round trip: nothing in it can fork, and new tasks only
+   * come in under the container lock that our callers hold. */
+  if (signo == SIGKILL && v1_freezer)
+    {
+      ret = ward_cgroup_pids (cg, &pids, &n, err);
+      if (ret < 0 || n == 0)
+        return ret;
+      free (pids);
+      pids = NULL;
+      n = 0;
+    }
   /* v1: freeze first so that nothing forks between listing and signalling;
    * thawing afterwards also lets a paused container's tasks die. */
   if (signo == SIGKILL && v1_freezer)
@@ -906,6 +1023,8 @@ int ward_cgroup_destroy (ward_cgroup_t *cg, ward_error_t **err)
       close (cg->clone_fd);
       cg->clone_fd = -1;
     }
+  if (cg->systemd_unit)
+    ret = ward_cg_systemd_stop (cg, err);
   for (size_t i = 0; i < cg->v1_len; i++)
     {
       int r = destroy_dir (cg->v1[i].dir, err);
@@ -937,6 +1056,8 @@ char *ward_cgroup_save (const ward_cgroup_t *cg)
   fprintf (f, "mode %d\npath %s\n", cg->mode, cg->path ? cg->path : "");
   if (cg->unified_dir)
     fprintf (f, "unified %s\n", cg->unified_dir);
+  if (cg->systemd_unit)
+    fprintf (f, "systemd %s %s\n", cg->systemd_unit, cg->systemd_slice ? cg->systemd_slice : "");
   for (size_t i = 0; i < cg->v1_len; i++)
     fprintf (f, "v1 %s %s\n", cg->v1[i].controllers, cg->v1[i].dir);
   if (fclose (f) != 0)
@@ -972,6 +1093,15 @@ int ward_cgroup_restore (const char *saved, ward_cgroup_t **out, ward_error_t **
         {
           free (cg->unified_dir);
           cg->unified_dir = xstrdup (v);
+        }
+      else if (strcmp (l, "systemd") == 0)
+        {
+          char *sl = strchr (v, ' ');
+          free (cg->systemd_unit);
+          free (cg->systemd_slice);
+          cg->systemd_slice = xstrdup (sl ? sl + 1 : "");
+          cg->systemd_unit = sl ? xstrndup (v, (size_t) (sl - v)) : xstrdup (v);
+          cg->systemd_started = true;
         }
       else if (strcmp (l, "v1") == 0)
         {
@@ -1012,5 +1142,8 @@ void ward_cgroup_free (ward_cgroup_t *cg)
   free (cg->v1);
   free (cg->path);
   free (cg->unified_dir);
+  free (cg->systemd_unit);
+  free (cg->systemd_slice);
+  free (cg->pending_devices);
   free (cg);
 }

@@ -45,6 +45,8 @@ typedef struct
   ward_cgroup_t *cg;
   ward_seccomp_prog_t *seccomp;
   int *mount_fds; /* idmapped mount clones made on the host side, or NULL */
+  int *task_fds;  /* v1 `tasks` files for the init's self-move, or NULL */
+  size_t task_fds_len;
   pid_t pid;
   ward_runtime_state_t *st;
   bool state_dir_made, done;
@@ -95,6 +97,10 @@ static void container_release (container_t *c)
   if (c->mount_fds)
     ward_ns_close_mount_fds (c->mount_fds, c->cfg ? c->cfg->mounts_len : 0);
   c->mount_fds = NULL;
+  for (size_t i = 0; i < c->task_fds_len; i++)
+    closefd (&c->task_fds[i]);
+  free (c->task_fds);
+  c->task_fds = NULL, c->task_fds_len = 0;
   if (c->cfg)
     ward_config_free (c->cfg);
   if (c->seccomp)
@@ -350,7 +356,7 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   ward_runtime_init_t in = { 0 };
   int sync[2] = { -1, -1 };
   unsigned long flags, clone_flags;
-  bool joins = false, new_userns, cg_entered = false;
+  bool joins = false, new_userns, cg_entered = false, placed;
   int cgfd, ret, listen = listen_fds_count ();
   struct timespec t0, t1;
 
@@ -451,6 +457,32 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
         full = with_default_devices (c->cfg, &rules);
         cc.resources = &full;
       }
+    /* ward-vm: the VMM opens /dev/kvm, and holds the guest's RAM on top
+     * of the container's limit */
+    ward_resources_t vmres;
+    ward_memory_t vmmem;
+    _cleanup_free_ ward_device_cgroup_t *vmrules = NULL;
+    if (o->vm_main && cc.resources)
+      {
+        vmres = *cc.resources;
+        if (vmres.devices_len)
+          {
+            vmrules = xzalloc (sizeof *vmrules * (vmres.devices_len + 1));
+            memcpy (vmrules, vmres.devices, sizeof *vmrules * vmres.devices_len);
+            set_rule (&vmrules[vmres.devices_len], true, "c", 10, 232, "rwm");
+            vmres.devices = vmrules;
+            vmres.devices_len++;
+          }
+        if (vmres.memory && vmres.memory->has_limit && vmres.memory->limit > 0)
+          {
+            vmmem = *vmres.memory;
+            vmmem.limit += (int64_t) o->vm_mem_extra;
+            if (vmmem.has_swap && vmmem.swap > 0)
+              vmmem.swap += (int64_t) o->vm_mem_extra;
+            vmres.memory = &vmmem;
+          }
+        cc.resources = &vmres;
+      }
     ret = ward_cgroup_create (&cc, &c->cg, err);
     if (ret < 0)
       return ret;
@@ -461,7 +493,13 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
           return ret;
       }
   }
-  cgfd = ward_cgroup_clone_fd (c->cg);
+  /* The init is placed at clone time (v2 and hybrid's unified tree) and
+   * moves itself on v1 hierarchies: no cgroup.procs write, whose RCU grace
+   * period was most of `create` on a v1/hybrid host. */
+  ret = ward_cgroup_prepare_clone (c->cg, &cgfd, &c->task_fds, &c->task_fds_len, err);
+  if (ret < 0)
+    return ret;
+  placed = ret == 1;
   ward_debug ("cgroup %s ready", ward_cgroup_path (c->cg));
   /* Recorded now, so that a create killed from here on leaves enough for
    * `delete` to remove the cgroup. */
@@ -498,10 +536,13 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   /* Joining or (after joining) creating a pid namespace takes a second
    * fork in the init: setns/unshare move only its children there. */
   bool fork_init = joins && (c->ns_fds[WARD_NS_PID] >= 0 || (flags & CLONE_NEWPID));
-  /* Without CLONE_INTO_CGROUP, a cgroup ns and a "cgroup" mount must wait
-   * for cgroup.procs: both take the cgroup the init is in at that moment. */
-  bool wait_cgroup = cgfd < 0 && ((flags & CLONE_NEWCGROUP) || has_cgroup_mount (c->cfg));
-  if (wait_cgroup)
+  /* When the parent moves the init (systemd unit not started yet), a cgroup
+   * ns and a "cgroup" mount must wait for it: both take the cgroup the init
+   * is in at that moment. */
+  bool wait_cgroup = !placed && ((flags & CLONE_NEWCGROUP) || has_cgroup_mount (c->cfg));
+  /* A cgroup ns made by clone3 would be rooted at our own v1 cgroups: the
+   * init unshares it once it has moved itself. */
+  if (wait_cgroup || c->task_fds_len)
     clone_flags &= ~(unsigned long) CLONE_NEWCGROUP;
 
   ret = ward_runtime_sync_pair (sync, err);
@@ -528,6 +569,8 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   in.mount_fds = c->mount_fds;
   in.close_early = close_early;
   in.close_early_len = ARRAY_SIZE (close_early);
+  in.cgroup_task_fds = c->task_fds;
+  in.cgroup_task_fds_len = c->task_fds_len;
 
   c->pid = ward_runtime_clone3 (clone_flags, cgfd, &c->pidfd, "container init", err);
   if (c->pid < 0)
@@ -538,15 +581,17 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
   if (c->pid == 0)
     ward_runtime_init_main (&in);
   close (sync[1]);
+  for (size_t i = 0; i < c->task_fds_len; i++)
+    closefd (&c->task_fds[i]);
   c->st->pid = c->pid;
   if (ward_runtime_proc_start_time (c->pid, &c->st->start_time, NULL) < 0)
     return ward_error_set (err, ESRCH, "read start time of container init %d", (int) c->pid);
   ward_debug ("cloned container init %d with flags 0x%lx (unshare 0x%lx)%s", (int) c->pid,
-              clone_flags, flags & ~clone_flags, cgfd >= 0 ? " into its cgroup" : "");
+              clone_flags, flags & ~clone_flags, placed ? " (placed in its cgroup by itself)" : "");
 
-  /* v1/hybrid: the write to cgroup.procs (an RCU grace period) overlaps
-   * the init's mounts; a new user ns gets its maps first. */
-  if (cgfd >= 0)
+  /* Otherwise the parent's cgroup.procs writes (an RCU grace period on
+   * v1) overlap the init's mounts; a new user ns gets its maps first. */
+  if (placed)
     cg_entered = true;
   else if (!new_userns && !fork_init)
     {
@@ -671,8 +716,6 @@ int ward_container_create (const ward_create_opts_t *opts, ward_error_t **err)
   int ret;
 
   container_init_fields (&c);
-  if (opts->vm)
-    ward_debug ("ward-vm: VM isolation is not implemented yet, running %s as a container", opts->id);
   ret = do_create (opts, false, &c, err);
   if (ret < 0)
     return ret;
@@ -805,8 +848,6 @@ int ward_container_run (const ward_create_opts_t *opts, int *exit_status, ward_e
 
   *exit_status = 0;
   container_init_fields (&c);
-  if (opts->vm)
-    ward_debug ("ward-vm: VM isolation is not implemented yet, running %s as a container", opts->id);
   /* Foreground runs reap everything the container leaves behind, and a
    * signal that arrives while the container is made waits (blocked) to be
    * forwarded instead of killing us and orphaning it.  The init and the

@@ -45,8 +45,59 @@ static void mem_entry (ward_strbuf_t *b, const char *key, uint64_t limit, uint64
   ward_strbuf_printf (b, ",\"failcnt\":%" PRIu64 "}", failcnt);
 }
 
+/* A Go slice with omitempty: left out when empty. */
+static void opt_u64_list (ward_strbuf_t *b, bool *first, const char *key, const uint64_t *a,
+                          size_t n)
+{
+  if (n == 0)
+    return;
+  ward_strbuf_printf (b, "%s\"%s\":[", *first ? "" : ",", key);
+  for (size_t i = 0; i < n; i++)
+    ward_strbuf_printf (b, "%s%" PRIu64, i ? "," : "", a[i]);
+  ward_strbuf_puts (b, "]");
+  *first = false;
+}
+
+static void opt_u16_list (ward_strbuf_t *b, const char *key, const uint16_t *a, size_t n)
+{
+  if (n == 0)
+    return;
+  ward_strbuf_printf (b, "\"%s\":[", key);
+  for (size_t i = 0; i < n; i++)
+    ward_strbuf_printf (b, "%s%u", i ? "," : "", (unsigned) a[i]);
+  ward_strbuf_puts (b, "],");
+}
+
+static void blkio_list (ward_strbuf_t *b, bool *first, const char *key,
+                        const ward_cgroup_blkio_entry_t *e, size_t n)
+{
+  if (n == 0)
+    return;
+  ward_strbuf_printf (b, "%s\"%s\":[", *first ? "" : ",", key);
+  for (size_t i = 0; i < n; i++)
+    {
+      bool f = true;
+      ward_strbuf_puts (b, i ? ",{" : "{");
+      opt_u64 (b, &f, "major", e[i].major);
+      opt_u64 (b, &f, "minor", e[i].minor);
+      if (e[i].op[0])
+        {
+          ward_strbuf_printf (b, "%s\"op\":", f ? "" : ",");
+          json_str (b, e[i].op);
+          f = false;
+        }
+      opt_u64 (b, &f, "value", e[i].value);
+      ward_strbuf_puts (b, "}");
+    }
+  ward_strbuf_puts (b, "]");
+  *first = false;
+}
+
+/* runc 1.1's types.Stats, key for key, with Go's omitempty rules. */
 char *ward_stats_event_json (const char *id, const ward_stats_view_t *v)
 {
+  static const ward_cgroup_stats_more_t none;
+  const ward_cgroup_stats_more_t *m = v->more ? v->more : &none;
   ward_strbuf_t b = { 0 };
   bool first = true;
 
@@ -55,38 +106,71 @@ char *ward_stats_event_json (const char *id, const ward_stats_view_t *v)
   ward_strbuf_puts (&b, ",\"data\":{\"cpu\":{\"usage\":{");
   opt_u64 (&b, &first, "total", v->cpu_total);
   if (v->percpu_len)
-    {
-      ward_strbuf_printf (&b, "%s\"percpu\":[", first ? "" : ",");
-      for (size_t i = 0; i < v->percpu_len; i++)
-        ward_strbuf_printf (&b, "%s%" PRIu64, i ? "," : "", v->percpu[i]);
-      ward_strbuf_puts (&b, "]");
-      first = false;
-    }
+    opt_u64_list (&b, &first, "percpu", v->percpu, v->percpu_len);
+  else
+    opt_u64_list (&b, &first, "percpu", m->percpu, m->percpu_len);
+  opt_u64_list (&b, &first, "percpu_kernel", m->percpu_kernel, m->percpu_kernel_len);
+  opt_u64_list (&b, &first, "percpu_user", m->percpu_user, m->percpu_user_len);
   ward_strbuf_printf (&b, "%s\"kernel\":%" PRIu64 ",\"user\":%" PRIu64 "},\"throttling\":{",
                       first ? "" : ",", v->cpu_kernel, v->cpu_user);
   first = true;
   opt_u64 (&b, &first, "periods", v->throttling_periods);
   opt_u64 (&b, &first, "throttledPeriods", v->throttled_periods);
   opt_u64 (&b, &first, "throttledTime", v->throttled_time);
-  ward_strbuf_puts (&b, "}},\"cpuset\":{\"cpu_exclusive\":0,\"mem_hardwall\":0,"
-                        "\"mem_exclusive\":0,\"memory_migrate\":0,\"memory_spread_page\":0,"
-                        "\"memory_spread_slab\":0,\"memory_pressure\":0,"
-                        "\"sched_load_balance\":0,\"sched_relax_domain_level\":0},\"memory\":{");
+  ward_strbuf_puts (&b, "}},\"cpuset\":{");
+  opt_u16_list (&b, "cpus", m->cpus, m->cpus_len);
+  ward_strbuf_printf (&b, "\"cpu_exclusive\":%" PRIu64 ",", m->cpu_exclusive);
+  opt_u16_list (&b, "mems", m->mems, m->mems_len);
+  ward_strbuf_printf (&b,
+                      "\"mem_hardwall\":%" PRIu64 ",\"mem_exclusive\":%" PRIu64
+                      ",\"memory_migrate\":%" PRIu64 ",\"memory_spread_page\":%" PRIu64
+                      ",\"memory_spread_slab\":%" PRIu64 ",\"memory_pressure\":%" PRIu64
+                      ",\"sched_load_balance\":%" PRIu64 ",\"sched_relax_domain_level\":%" PRId64
+                      "},\"memory\":{",
+                      m->mem_hardwall, m->mem_exclusive, m->memory_migrate,
+                      m->memory_spread_page, m->memory_spread_slab, m->memory_pressure,
+                      m->sched_load_balance, m->sched_relax_domain_level);
   if (v->mem_cache)
     ward_strbuf_printf (&b, "\"cache\":%" PRIu64 ",", v->mem_cache);
-  mem_entry (&b, "usage", v->mem_limit, v->mem_usage, v->mem_max, v->mem_failcnt);
+  mem_entry (&b, "usage", v->mem_limit, v->mem_usage, v->mem_max,
+             v->mem_failcnt ? v->mem_failcnt : m->mem_failcnt);
   ward_strbuf_puts (&b, ",");
-  mem_entry (&b, "swap", v->swap_limit, v->swap_usage, 0, 0);
+  mem_entry (&b, "swap", v->swap_limit, v->swap_usage, m->swap_max, m->swap_failcnt);
   ward_strbuf_puts (&b, ",");
-  mem_entry (&b, "kernel", 0, 0, 0, 0);
+  mem_entry (&b, "kernel", m->kernel_limit, m->kernel_usage, m->kernel_max, m->kernel_failcnt);
   ward_strbuf_puts (&b, ",");
-  mem_entry (&b, "kernelTCP", 0, 0, 0, 0);
+  mem_entry (&b, "kernelTCP", m->tcp_limit, m->tcp_usage, m->tcp_max, m->tcp_failcnt);
+  if (m->raw_len)
+    {
+      ward_strbuf_puts (&b, ",\"raw\":{");
+      for (size_t i = 0; i < m->raw_len; i++)
+        {
+          ward_strbuf_puts (&b, i ? "," : "");
+          json_str (&b, m->raw[i].key);
+          ward_strbuf_printf (&b, ":%" PRIu64, m->raw[i].value);
+        }
+      ward_strbuf_puts (&b, "}");
+    }
   ward_strbuf_puts (&b, "},\"pids\":{");
   first = true;
   opt_u64 (&b, &first, "current", v->pids_current);
   opt_u64 (&b, &first, "limit", v->pids_limit);
-  ward_strbuf_puts (&b, "},\"blkio\":{},\"hugetlb\":{},\"intel_rdt\":{},"
-                        "\"network_interfaces\":null}}");
+  ward_strbuf_puts (&b, "},\"blkio\":{");
+  first = true;
+  blkio_list (&b, &first, "ioServiceBytesRecursive", m->io_bytes, m->io_bytes_len);
+  blkio_list (&b, &first, "ioServicedRecursive", m->io_ops, m->io_ops_len);
+  ward_strbuf_puts (&b, "},\"hugetlb\":{");
+  for (size_t i = 0; i < m->hugetlb_len; i++)
+    {
+      bool f = true;
+      ward_strbuf_puts (&b, i ? "," : "");
+      json_str (&b, m->hugetlb[i].size);
+      ward_strbuf_puts (&b, ":{");
+      opt_u64 (&b, &f, "usage", m->hugetlb[i].usage);
+      opt_u64 (&b, &f, "max", m->hugetlb[i].max);
+      ward_strbuf_printf (&b, "%s\"failcnt\":%" PRIu64 "}", f ? "" : ",", m->hugetlb[i].failcnt);
+    }
+  ward_strbuf_puts (&b, "},\"intel_rdt\":{},\"network_interfaces\":null}}");
   return ward_strbuf_take (&b);
 }
 
@@ -99,70 +183,31 @@ static char *oom_event_json (const char *id)
   return ward_strbuf_take (&b);
 }
 
-/* The directory of a v1 controller, from the manager's saved text
- * ("v1 <controllers> <dir>" lines); NULL when absent. */
-static char *v1_dir (const char *saved, const char *ctl)
-{
-  size_t n = strlen (ctl);
-  for (const char *l = saved; l && *l;)
-    {
-      const char *e = strchrnul (l, '\n');
-      if (strncmp (l, "v1 ", 3) == 0 && strncmp (l + 3, ctl, n) == 0 && l[3 + n] == ' ')
-        return xstrndup (l + 4 + n, (size_t) (e - (l + 4 + n)));
-      l = *e ? e + 1 : NULL;
-    }
-  return NULL;
-}
-
-/* What ward_cgroup_stats does not give: cpuacct.usage_percpu and
- * memory.failcnt of the v1 hierarchies. */
-static void v1_extras (const char *saved, ward_stats_view_t *v)
-{
-  _cleanup_free_ char *acct = saved ? v1_dir (saved, "cpuacct") : NULL;
-  _cleanup_free_ char *mem = saved ? v1_dir (saved, "memory") : NULL;
-  _cleanup_free_ char *data = NULL;
-  _cleanup_free_ char *data2 = NULL;
-  _cleanup_close_ int afd = acct ? open (acct, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-  _cleanup_close_ int mfd = mem ? open (mem, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-
-  if (afd >= 0 && ward_read_file_at (afd, "cpuacct.usage_percpu", &data, NULL, 0, NULL) == 0)
-    for (char *s = data, *end;; s = end)
-      {
-        unsigned long long x = strtoull (s, &end, 10);
-        if (end == s)
-          break;
-        v->percpu = xrealloc (v->percpu, (v->percpu_len + 1) * sizeof (uint64_t));
-        v->percpu[v->percpu_len++] = x;
-      }
-  if (mfd >= 0 && ward_read_file_at (mfd, "memory.failcnt", &data2, NULL, 0, NULL) == 0)
-    v->mem_failcnt = strtoull (data2, NULL, 10);
-}
-
-static int sample (ward_cgroup_t *cg, const char *saved, ward_stats_view_t *v, uint64_t *oom,
+/* One sample: the view points into s (release with ward_cgroup_stats_clear). */
+static int sample (ward_cgroup_t *cg, ward_cgroup_stats_t *s, ward_stats_view_t *v, uint64_t *oom,
                    ward_error_t **err)
 {
-  ward_cgroup_stats_t s;
-  int ret = ward_cgroup_stats (cg, &s, err);
+  int ret = ward_cgroup_stats (cg, s, err);
   if (ret < 0)
     return ret;
   memset (v, 0, sizeof *v);
-  v->cpu_total = s.cpu_usage_total;
-  v->cpu_user = s.cpu_usage_user;
-  v->cpu_kernel = s.cpu_usage_kernel;
-  v->throttling_periods = s.cpu_periods;
-  v->throttled_periods = s.cpu_throttled_periods;
-  v->throttled_time = s.cpu_throttled_time;
-  v->mem_usage = s.memory_usage;
-  v->mem_max = s.memory_max_usage;
-  v->mem_limit = s.memory_limit;
-  v->mem_cache = s.memory_cache;
-  v->swap_usage = s.swap_usage;
-  v->swap_limit = s.swap_limit;
-  v->pids_current = s.pids_current;
-  v->pids_limit = s.pids_limit;
+  v->cpu_total = s->cpu_usage_total;
+  v->cpu_user = s->cpu_usage_user;
+  v->cpu_kernel = s->cpu_usage_kernel;
+  v->throttling_periods = s->cpu_periods;
+  v->throttled_periods = s->cpu_throttled_periods;
+  v->throttled_time = s->cpu_throttled_time;
+  v->mem_usage = s->memory_usage;
+  v->mem_max = s->memory_max_usage;
+  v->mem_limit = s->memory_limit;
+  v->mem_cache = s->memory_cache;
+  v->swap_usage = s->swap_usage;
+  v->swap_limit = s->swap_limit;
+  v->pids_current = s->pids_current;
+  v->pids_limit = s->pids_limit;
+  v->more = &s->more;
   if (oom)
-    *oom = s.oom_events;
-  v1_extras (saved, v);
+    *oom = s->oom_events;
   return 0;
 }
 
@@ -182,6 +227,7 @@ int ward_container_stats_json (const char *root, const char *id, char **out, war
   _cleanup_close_ int dirfd = -1;
   _cleanup_rtstate_ ward_runtime_state_t *st = NULL;
   _cleanup_cgroup_ ward_cgroup_t *cg = NULL;
+  ward_cgroup_stats_t s;
   ward_stats_view_t v;
   int ret;
 
@@ -193,12 +239,19 @@ int ward_container_stats_json (const char *root, const char *id, char **out, war
   ret = ward_runtime_restore_cgroup (st, &cg, err);
   if (ret < 0)
     return ret;
-  ret = sample (cg, st->cgroup, &v, NULL, err);
+  ret = sample (cg, &s, &v, NULL, err);
   if (ret < 0)
     return ret;
   *out = ward_stats_event_json (id, &v);
-  free (v.percpu);
+  ward_cgroup_stats_clear (&s);
   return 0;
+}
+
+static long now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int ward_container_events (const char *root, const char *id, bool stats_once, long interval_ms,
@@ -207,10 +260,14 @@ int ward_container_events (const char *root, const char *id, bool stats_once, lo
   _cleanup_close_ int rootfd = -1;
   _cleanup_close_ int dirfd = -1;
   _cleanup_close_ int pidfd = -1;
+  _cleanup_close_ int oomfd = -1;
   _cleanup_rtstate_ ward_runtime_state_t *st = NULL;
   _cleanup_cgroup_ ward_cgroup_t *cg = NULL;
+  ward_cgroup_stats_t s;
   ward_stats_view_t v;
   uint64_t oom_seen = 0, oom;
+  ward_error_t *oerr = NULL;
+  long next;
   int ret;
 
   if (stats_once)
@@ -234,23 +291,40 @@ int ward_container_events (const char *root, const char *id, bool stats_once, lo
   pidfd = ward_runtime_pidfd (st, err);
   if (pidfd < 0)
     return pidfd;
-  if (sample (cg, st->cgroup, &v, &oom_seen, err) < 0)
-    return -ESRCH;
-  free (v.percpu);
-  /* The oom counter is polled every 100 ms (a v1 eventfd would need the
-   * memory controller's path); stats lines follow the interval. */
-  for (long elapsed = 0;;)
+  /* Registered before the first sample, so an OOM in between is not lost. */
+  oomfd = ward_cgroup_oom_fd (cg, &oerr);
+  if (oomfd < 0)
     {
-      struct pollfd p = { pidfd, POLLIN, 0 };
+      ward_debug ("events: no OOM notification (%s): polling every 100 ms", oerr->msg);
+      ward_error_free (&oerr);
+    }
+  if (sample (cg, &s, &v, &oom_seen, err) < 0)
+    return -ESRCH;
+  ward_cgroup_stats_clear (&s);
+  next = now_ms () + interval_ms;
+  for (;;)
+    {
+      struct pollfd p[2] = { { pidfd, POLLIN, 0 }, { oomfd, POLLIN, 0 } };
       ward_error_t *serr = NULL;
-      int r = poll (&p, 1, 100);
+      long wait = next - now_ms ();
+      bool due;
+      int r;
 
+      if (wait < 0)
+        wait = 0;
+      /* Without a notification fd, the oom counter is polled. */
+      if (oomfd < 0 && wait > 100)
+        wait = 100;
+      r = poll (p, oomfd >= 0 ? 2 : 1, (int) wait);
       if (r < 0 && errno != EINTR)
         return ward_error_set (err, errno, "poll");
-      elapsed += 100;
+      if (r > 0 && (p[1].revents & POLLIN))
+        ward_cgroup_oom_drain (oomfd);
+      due = now_ms () >= next;
+      if (!due && oomfd >= 0 && !(r > 0 && (p[1].revents & POLLIN)) && !(r > 0 && p[0].revents))
+        continue;
       ret = 0;
-      memset (&v, 0, sizeof v);
-      if (sample (cg, st->cgroup, &v, &oom, &serr) < 0)
+      if (sample (cg, &s, &v, &oom, &serr) < 0)
         ward_log_error ("%s", serr->msg);
       else
         {
@@ -259,18 +333,20 @@ int ward_container_events (const char *root, const char *id, bool stats_once, lo
               oom_seen = oom;
               ret = emit (fd, oom_event_json (id), err);
             }
-          if (ret == 0 && elapsed >= interval_ms)
+          if (ret == 0 && due)
             {
-              elapsed = 0;
+              next += interval_ms;
+              if (next < now_ms ())
+                next = now_ms () + interval_ms;
               ret = emit (fd, ward_stats_event_json (id, &v), err);
             }
+          ward_cgroup_stats_clear (&s);
         }
-      free (v.percpu);
       ward_error_free (&serr);
       if (ret < 0)
         return ret;
       /* The container is gone: runc's events ends quietly. */
-      if (r > 0 && (p.revents & POLLIN))
+      if (r > 0 && (p[0].revents & POLLIN))
         return 0;
     }
 }

@@ -13,11 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "cgroups/cgroups.h"
 #include "common/cleanup.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -213,6 +216,74 @@ static void install_signal_handlers (void)
     }
 }
 
+/* ward-vm: the VMM is this container's init.  No rootfs and no process
+ * setup here: the guest agent runs this same code inside the VM.  With a
+ * terminal, a host pty carries it: the master goes where the console
+ * socket (or `run -t`) wants it, the raw slave is the VMM's stdio. */
+__attribute__ ((noreturn)) static void vm_init_main (const ward_runtime_init_t *in, init_ctx_t *ctx)
+{
+  _cleanup_error_ ward_error_t *err = NULL;
+  char fifo_path[64];
+  int type;
+
+  if (await_cgroup (ctx, &err) < 0 || ward_ns_set_hostname (in->config, &err) < 0)
+    init_fail (in, err);
+  if (in->want_terminal)
+    {
+      _cleanup_close_ int master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+      char name[64];
+      struct termios t;
+      int slave = -1;
+      if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0
+          || ptsname_r (master, name, sizeof name) != 0
+          || (slave = open (name, O_RDWR | O_NOCTTY)) < 0)
+        {
+          ward_error_set (&err, errno, "host pty for the VM's terminal");
+          init_fail (in, err);
+        }
+      if (tcgetattr (slave, &t) == 0)
+        {
+          cfmakeraw (&t);
+          tcsetattr (slave, TCSANOW, &t);
+        }
+      /* its controlling terminal: the VMM gets SIGWINCH and forwards sizes */
+      setsid ();
+      ioctl (slave, TIOCSCTTY, 0);
+      for (int i = 0; i < 3; i++)
+        dup2 (slave, i);
+      if (slave > 2)
+        close (slave);
+      if (ward_runtime_sync_send (in->sync_fd, WARD_SYNC_TERMINAL, NULL, 0, master, &err) < 0)
+        init_fail (in, err);
+    }
+  if (in->opts->vm_prepare && in->opts->vm_prepare (in->opts->vm_data, &err) < 0)
+    init_fail (in, err);
+  if (ward_runtime_sync_send (in->sync_fd, WARD_SYNC_READY, NULL, 0, -1, &err) < 0
+      || ward_runtime_sync_recv (in->sync_fd, &type, NULL, NULL, &err) < 0)
+    init_fail (in, err);
+  if (type != WARD_SYNC_CREATED)
+    _exit (1);
+  prctl (PR_SET_PDEATHSIG, 0);
+  if (ward_runtime_sync_send (in->sync_fd, WARD_SYNC_ACK, NULL, 0, -1, &err) < 0)
+    init_fail (in, err);
+  snprintf (fifo_path, sizeof fifo_path, "/proc/self/fd/%d", in->fifo_fd);
+  {
+    _cleanup_close_ int wfd = -1;
+    do
+      wfd = open (fifo_path, O_WRONLY | O_CLOEXEC);
+    while (wfd < 0 && errno == EINTR);
+    if (wfd < 0 || ward_write_all (wfd, "0", 1) < 0)
+      {
+        ward_error_set (&err, errno, "exec fifo '%s'", fifo_path);
+        init_fail (in, err);
+      }
+  }
+  close (in->fifo_fd);
+  close (in->sync_fd);
+  started = true;
+  _exit (in->opts->vm_main (in->opts->vm_data));
+}
+
 void ward_runtime_init_main (const ward_runtime_init_t *in)
 {
   _cleanup_error_ ward_error_t *err = NULL;
@@ -226,6 +297,10 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
 
   /* Until `create` has recorded us, its death must take us with it. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* First of all, into the container's v1 cgroups (see create.c): nothing
+   * below may run or allocate outside them. */
+  if (ward_cgroup_enter_self (in->cgroup_task_fds, in->cgroup_task_fds_len, &err) < 0)
+    init_fail (in, err);
   install_signal_handlers ();
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
@@ -289,6 +364,17 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
    * init is a child of ours, and we report its (host) pid and leave. */
   if (in->fork_init)
     {
+      /* The real init talks on the sync socket only after our PID message:
+       * nothing else makes it wait for the parent any more (it enters its
+       * cgroups itself), and a READY ahead of PID would leave the parent
+       * following us instead of it. */
+      int go[2];
+      char byte = 0;
+      if (pipe2 (go, O_CLOEXEC) < 0)
+        {
+          ward_error_set (&err, errno, "pipe");
+          init_fail (in, err);
+        }
       pid_t child = fork ();
       if (child < 0)
         {
@@ -299,13 +385,26 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
         {
           char buf[32];
           int n = snprintf (buf, sizeof buf, "%d", (int) child);
+          close (go[0]);
           if (ward_runtime_sync_send (in->sync_fd, WARD_SYNC_PID, buf, (size_t) n, -1, &err) < 0)
             {
               kill (child, SIGKILL);
               init_fail (in, err);
             }
+          if (write (go[1], "1", 1) != 1)
+            {
+              kill (child, SIGKILL);
+              _exit (1);
+            }
           _exit (0);
         }
+      close (go[1]);
+      while (read (go[0], &byte, 1) < 0 && errno == EINTR)
+        ;
+      close (go[0]);
+      /* Without the byte our parent died before reporting us: it is gone. */
+      if (byte != '1')
+        _exit (1);
       /* No parent-death signal here: our parent is the one that just left. */
     }
   /* A cgroup namespace is rooted at the cgroup we are in when it is made:
@@ -319,6 +418,8 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     }
   if (ward_ns_setup_time (cfg, &err) < 0)
     init_fail (in, err);
+  if (in->opts->vm_main)
+    vm_init_main (in, &ctx);
 
   ward_rootfs_opts_t ro = {
     .config = cfg,

@@ -140,6 +140,8 @@ typedef struct
   const int *mount_fds;   /* per config.mounts index: idmapped clone or -1; NULL when none */
   const int *close_early; /* parent-only fds (lock, dirs) */
   size_t close_early_len;
+  int *cgroup_task_fds;   /* v1 `tasks` files the init moves itself through first */
+  size_t cgroup_task_fds_len;
 } ward_runtime_init_t;
 
 /* Never returns. */

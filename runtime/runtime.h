@@ -27,10 +27,23 @@ typedef struct
   int preserve_fds;
   bool systemd_cgroup;
   bool rootless;
-  bool vm;                    /* started as ward-vm (today: same as a container) */
+  bool vm;                    /* started as ward-vm (see vm_main) */
   /* run only */
   bool detach;
   bool keep;
+  /* ward-vm (runtime/vm/frontend.c): when vm_main is set, the init is
+   * created in the container's namespaces and cgroup as usual but builds
+   * no rootfs; after `start` it calls vm_main(vm_data) (the VMM) instead
+   * of exec'ing the process, and exits with its return value.  With
+   * process.terminal the init makes a host pty for it (master to the
+   * console socket, slave on its stdio).  vm_mem_extra is added to a
+   * memory limit (the guest kernel's and the VMM's share). */
+  int (*vm_main) (void *vm_data);
+  /* ward-vm: called by that init before it reports "created" (boots the
+   * guest, which creates the container); an error fails `create` */
+  int (*vm_prepare) (void *vm_data, ward_error_t **err);
+  void *vm_data;
+  uint64_t vm_mem_extra;
 } ward_create_opts_t;
 
 /* runc's id rule: ^[\w+-\.]+$, and neither "." nor "..". */
@@ -177,6 +190,9 @@ typedef struct
   uint64_t mem_usage, mem_max, mem_limit, mem_failcnt, mem_cache;
   uint64_t swap_usage, swap_limit;
   uint64_t pids_current, pids_limit;
+  /* cpuset, percpu kernel/user, memory raw/kernel/kernelTCP, blkio,
+   * hugetlb (cgroups/cgroups.h); NULL: those stay empty. */
+  const struct ward_cgroup_stats_more *more;
 } ward_stats_view_t;
 
 /* The events JSON line (no newline) for one stats sample. */

@@ -56,7 +56,9 @@ static json_object *linux_features (void)
 
   json_object_object_add (cg, "v1", json_object_new_boolean (1));
   json_object_object_add (cg, "v2", json_object_new_boolean (1));
-  json_object_object_add (cg, "systemd", json_object_new_boolean (0));
+  /* runc's meaning: the runtime has the driver (cgroups/systemd.c, which
+   * loads libsystemd.so.0 at run time); systemdUser: no rootless driver */
+  json_object_object_add (cg, "systemd", json_object_new_boolean (1));
   json_object_object_add (cg, "systemdUser", json_object_new_boolean (0));
   json_object_object_add (cg, "rdma", json_object_new_boolean (1));
   json_object_object_add (l, "cgroup", cg);

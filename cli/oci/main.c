@@ -20,6 +20,9 @@
 #include "common/log.h"
 #include "runtime/runtime.h"
 #include "specs/specs.h"
+#ifdef WARD_VM_FRONTEND
+#include "runtime/vm/frontend.h"
+#endif
 
 static const char *prog = "ward-runtime";
 static bool vm_mode;
@@ -166,13 +169,81 @@ static int protect (void)
   return 0;
 }
 
+/* ward-vm: the container's init becomes the VMM (runtime/vm/frontend.c). */
+static int vm_frontend (ward_create_opts_t *co)
+{
+#ifdef WARD_VM_FRONTEND
+  _cleanup_error_ ward_error_t *err = NULL;
+  if (vm_mode && ward_vm_frontend_setup (co, g.debug, &err) < 0)
+    return fatal (1, "%s", err->msg);
+#endif
+  return 0;
+}
+
+#ifndef WARD_VM_FRONTEND
+/* Re-executes the same command line with the ward-vm program beside this
+ * one (else ward-vm on PATH).  Returns only on failure. */
+static int exec_ward_vm (void)
+{
+  _cleanup_free_ char *self = realpath ("/proc/self/exe", NULL);
+  char *slash = self ? strrchr (self, '/') : NULL;
+  _cleanup_free_ char *vmbin = slash ? xasprintf ("%.*s/ward-vm", (int) (slash - self), self) : NULL;
+  if (vmbin && access (vmbin, X_OK) == 0)
+    {
+      ward_debug ("run.oci.handler=vm: handing over to %s", vmbin);
+      orig_argv[0] = vmbin;
+      execv (vmbin, orig_argv);
+    }
+  else
+    {
+      ward_debug ("run.oci.handler=vm: handing over to ward-vm on PATH");
+      orig_argv[0] = (char *) "ward-vm";
+      execvp ("ward-vm", orig_argv);
+    }
+  return fatal (1, "run.oci.handler=vm: cannot run ward-vm: %s", strerror (errno));
+}
+#endif
+
+/* ward-runtime with the annotation run.oci.handler=vm (crun's handler
+ * selection) hands the whole command to the ward-vm program beside it.
+ * Returns 0 when there is nothing to hand over. */
+static int vm_handoff (void)
+{
+#ifndef WARD_VM_FRONTEND
+  _cleanup_free_ char *path = xasprintf ("%s/config.json", o.bundle ? o.bundle : ".");
+  _cleanup_free_ char *text = NULL;
+  ward_error_t *e = NULL;
+  ward_config_t *cfg = NULL;
+  bool vm = false;
+
+  /* a cheap look first: most configs never mention it */
+  if (ward_read_file_at (AT_FDCWD, path, &text, NULL, 0, &e) < 0 || !strstr (text, "run.oci.handler")
+      || ward_config_parse (text, strlen (text), &cfg, &e) < 0)
+    {
+      ward_error_free (&e); /* create reports a bad config itself */
+      return 0;
+    }
+  for (size_t i = 0; i < cfg->annotations_len; i++)
+    if (strcmp (cfg->annotations[i].key, "run.oci.handler") == 0)
+      vm = strcmp (cfg->annotations[i].value, "vm") == 0;
+  ward_config_free (cfg);
+  if (!vm)
+    return 0;
+  return exec_ward_vm ();
+#else
+  return 0;
+#endif
+}
+
 static int cmd_create (const command_t *c, char **args, int nargs)
 {
   _cleanup_error_ ward_error_t *err = NULL;
   ward_create_opts_t co;
-  if (check_args (c, nargs, 1, 1) || protect ())
+  if (check_args (c, nargs, 1, 1) || vm_handoff () || protect ())
     return 1;
   fill_create_opts (&co, args[0]);
+  if (vm_frontend (&co))
+    return 1;
   if (ward_container_create (&co, &err) < 0)
     return fatal (1, "%s create failed: %s", prog, err->msg);
   return 0;
@@ -183,9 +254,11 @@ static int cmd_run (const command_t *c, char **args, int nargs)
   _cleanup_error_ ward_error_t *err = NULL;
   ward_create_opts_t co;
   int status = 0;
-  if (check_args (c, nargs, 1, 1) || protect ())
+  if (check_args (c, nargs, 1, 1) || vm_handoff () || protect ())
     return 1;
   fill_create_opts (&co, args[0]);
+  if (vm_frontend (&co))
+    return 1;
   if (ward_container_run (&co, &status, &err) < 0)
     return fatal (1, "%s run failed: %s", prog, err->msg);
   return status;
@@ -394,6 +467,26 @@ static char *absolute_path (const char *p)
   return xasprintf ("%s/%s", cwd, p);
 }
 
+/* exec into a container that ward-runtime handed to ward-vm (its state
+ * carries the annotation): ward-vm runs it through the guest agent. */
+static int vm_handoff_exec (const char *id)
+{
+#ifndef WARD_VM_FRONTEND
+  _cleanup_free_ char *state = NULL;
+  ward_error_t *e = NULL;
+  if (ward_container_state_json (g.root, id, &state, &e) < 0)
+    {
+      ward_error_free (&e); /* exec reports it */
+      return 0;
+    }
+  if (strstr (state, "\"run.oci.handler\": \"vm\"") || strstr (state, "\"run.oci.handler\":\"vm\""))
+    return exec_ward_vm ();
+#else
+  (void) id;
+#endif
+  return 0;
+}
+
 static int cmd_exec (const command_t *c, char **args, int nargs)
 {
   _cleanup_error_ ward_error_t *err = NULL;
@@ -402,7 +495,11 @@ static int cmd_exec (const command_t *c, char **args, int nargs)
   ward_exec_opts_t eo = { 0 };
   int status = 0;
 
-  if (check_args (c, nargs, 1, -1))
+  if (check_args (c, nargs, 1, -1) || vm_handoff_exec (args[0]))
+    return 1;
+  /* CVE-2019-5736: the exec'd process starts as a clone of us inside the
+   * container, like the init (the `ward` front end protects exec too). */
+  if (protect ())
     return 1;
   if (parse_gids (&gids, &eo.additional_gids_len))
     return 1;
@@ -428,6 +525,14 @@ static int cmd_exec (const command_t *c, char **args, int nargs)
   eo.preserve_fds = o.preserve_fds;
   eo.ignore_paused = x.ignore_paused;
   eo.sub_cgroups = x.cgroups.v;
+#ifdef WARD_VM_FRONTEND
+  if (vm_mode)
+    {
+      if (ward_vm_container_exec (&eo, &status, &err) < 0)
+        return fatal (255, "exec failed: %s", err->msg);
+      return status;
+    }
+#endif
   if (ward_container_exec (&eo, &status, &err) < 0)
     return fatal (255, "exec failed: %s", err->msg);
   return status;
@@ -493,6 +598,31 @@ static int cmd_ps (const command_t *c, char **args, int nargs)
 
   if (check_args (c, nargs, 1, -1))
     return 1;
+#ifdef WARD_VM_FRONTEND
+  /* the container's processes live in the guest: ask its agent; the
+   * table shows the guest's pids only (the host's ps cannot see them) */
+  if (vm_mode)
+    {
+      if (ward_vm_container_pids (g.root, args[0], &pids, &n, &err) < 0)
+        return fail (err);
+      if (strcmp (o.format, "json") == 0)
+        text = ward_container_pids_json (pids, n);
+      else if (strcmp (o.format, "table") == 0)
+        {
+          text = xstrdup ("PID\n");
+          for (size_t i = 0; i < n; i++)
+            {
+              char *t = xasprintf ("%s%d\n", text, (int) pids[i]);
+              free (text);
+              text = t;
+            }
+        }
+      else
+        return fatal (1, "invalid format option");
+      fputs (text, stdout);
+      return 0;
+    }
+#endif
   if (ward_container_pids (g.root, args[0], &pids, &n, &err) < 0)
     return fail (err);
   if (strcmp (o.format, "json") == 0)
@@ -870,11 +1000,22 @@ int main (int argc, char **argv)
 
   orig_argv = argv;
   base = base ? base + 1 : argv[0];
+#ifdef WARD_VM_FRONTEND
+  /* the ward-vm program is VM mode whatever its name */
+  (void) base;
+  prog = "ward-vm";
+  vm_mode = true;
+  ward_vm_frontend_init ();
+#else
   if (strcmp (base, "ward-vm") == 0)
     {
-      prog = "ward-vm";
-      vm_mode = true;
+      /* a link named ward-vm to this binary would run containers without
+       * a VM while claiming one: refuse instead */
+      ward_log_init (-1, false, WARD_LOG_WARNING);
+      return fatal (1, "ward-vm: %s is ward-runtime, which has no VMM; run the ward-vm program",
+                    argv[0]);
     }
+#endif
   ward_log_init (-1, false, WARD_LOG_WARNING);
   if (cli_parse (global_opts, ARRAY_SIZE (global_opts), argc - 1, argv + 1, false, &pos, &npos,
                  &errmsg) < 0)
@@ -885,8 +1026,6 @@ int main (int argc, char **argv)
     }
   if (setup_logging () != 0)
     return 1;
-  if (vm_mode)
-    ward_debug ("ward-vm: VM mode requested; behaving as ward-runtime for now");
   if (g.version)
     {
       print_version ();

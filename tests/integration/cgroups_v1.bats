@@ -147,3 +147,26 @@ teardown() {
     [[ ! -d $c$CG ]] || fail "cgroup $c$CG left after delete"
   done
 }
+
+@test "--systemd-cgroup without systemd: a clear error and nothing left behind" {
+  [[ -d /run/systemd/system ]] && skip "systemd runs here: the not-running error does not apply"
+  update_config '.linux.cgroupsPath = "system.slice:wtest:'"$ID"'"'
+  set_args /bin/true
+  run timeout 30 "$RUNTIME" --root "$WARD_ROOT" --systemd-cgroup run --bundle "$BUNDLE" "$ID" </dev/null
+  assert_failure
+  is_ward && assert_output --partial "systemd cgroup driver: systemd is not running (no /run/systemd/system)"
+  run runtime state "$ID"
+  assert_failure
+  local c
+  for c in /sys/fs/cgroup/*/system.slice/wtest-$ID.scope; do
+    [[ ! -e $c ]] || fail "cgroup $c left behind"
+  done
+}
+
+@test "features: cgroup v1, v2 and the systemd driver are supported" {
+  is_ward || skip "runc 1.1 has no features command"
+  run runtime features
+  assert_success
+  assert_equal "$(jq -c '.linux.cgroup | {v1, v2, systemd, systemdUser}' <<<"$output")" \
+    '{"v1":true,"v2":true,"systemd":true,"systemdUser":false}'
+}

@@ -145,3 +145,126 @@ teardown() {
   assert_success
   [[ ! -d /sys/fs/cgroup$CG ]] || fail "cgroup $CG left after delete"
 }
+
+# ---- systemd cgroup driver (--systemd-cgroup).  These need systemd as init:
+# tests/vm/run-v2 runs them a second time under systemd in the test-bed.
+
+requires_systemd() {
+  [[ -d /run/systemd/system ]] \
+    || skip "needs systemd running as init (no /run/systemd/system); tests/vm/run-v2 runs these under systemd"
+  command -v systemctl >/dev/null || skip "needs systemctl"
+}
+
+# sd_create: create with --systemd-cgroup, as a shim would; sets status/output.
+sd_create() {
+  status=0
+  timeout 60 "$RUNTIME" --root "$WARD_ROOT" --systemd-cgroup create --bundle "$BUNDLE" "$ID" \
+    </dev/null >"$BUNDLE/out" 2>"$BUNDLE/err" || status=$?
+  output=$(cat "$BUNDLE/err" "$BUNDLE/out")
+}
+
+unit_prop() {
+  systemctl show "$1" -p "$2" --value
+}
+
+@test "systemd: the container runs in a transient scope with its resources" {
+  requires_systemd
+  local unit=wtest-$ID.scope cg=/system.slice/wtest-$ID.scope
+  # no cgroup namespace here: /proc/self/cgroup shows the host path
+  update_config '.linux.namespaces |= map(select(.type != "cgroup"))
+    | .linux.cgroupsPath = "system.slice:wtest:'"$ID"'"
+    | .linux.resources = {"memory": {"limit": 67108864}, "pids": {"limit": 50},
+                          "cpu": {"shares": 1024, "quota": 50000, "period": 100000}}'
+  set_args /bin/sleep 100
+  sd_create
+  assert_success
+  assert_equal "$(unit_prop "$unit" ActiveState)" active
+  assert_equal "$(unit_prop "$unit" ControlGroup)" "$cg"
+  assert_equal "$(unit_prop "$unit" Delegate)" yes
+  assert_equal "$(unit_prop "$unit" MemoryMax)" 67108864
+  assert_equal "$(unit_prop "$unit" TasksMax)" 50
+  assert_equal "$(unit_prop "$unit" CPUQuotaPerSecUSec)" 500ms
+  assert_equal "$(cat "/proc/$(ctr_pid)/cgroup")" "0::$cg"
+  assert_equal "$(cat "/sys/fs/cgroup$cg/memory.max")" 67108864
+  assert_equal "$(cat "/sys/fs/cgroup$cg/pids.max")" 50
+  assert_equal "$(cat "/sys/fs/cgroup$cg/cpu.max")" "50000 100000"
+  assert_equal "$(cat "/sys/fs/cgroup$cg/cpu.weight")" 39
+  start_ctr
+  assert_success
+  run runtime exec "$ID" cat /proc/self/cgroup
+  assert_success
+  assert_output "0::$cg"
+  run runtime events --stats "$ID"
+  assert_success
+  assert_equal "$(jq -r .data.memory.usage.limit <<<"$output")" 67108864
+  run runtime delete --force "$ID"
+  assert_success
+  assert_equal "$(unit_prop "$unit" ActiveState)" inactive
+  [[ ! -d /sys/fs/cgroup$cg ]] || fail "$cg left after delete"
+}
+
+@test "systemd: no cgroupsPath means system.slice:ward:<id>" {
+  requires_systemd
+  is_ward || skip "the default scope prefix is the runtime's own (runc uses runc-)"
+  update_config 'del(.linux.cgroupsPath)'
+  set_args /bin/sleep 100
+  sd_create
+  assert_success
+  assert_equal "$(unit_prop "ward-$ID.scope" ActiveState)" active
+  assert_equal "$(cat "/proc/$(ctr_pid)/cgroup")" "0::/system.slice/ward-$ID.scope"
+  run runtime delete --force "$ID"
+  assert_success
+  assert_equal "$(unit_prop "ward-$ID.scope" ActiveState)" inactive
+}
+
+@test "systemd: a nested slice is created and expanded" {
+  requires_systemd
+  update_config '.linux.cgroupsPath = "wardt-sub.slice:wtest:'"$ID"'"'
+  set_args /bin/sleep 100
+  sd_create
+  assert_success
+  local cg=/wardt.slice/wardt-sub.slice/wtest-$ID.scope
+  assert_equal "$(unit_prop "wtest-$ID.scope" ControlGroup)" "$cg"
+  assert_equal "$(cat "/proc/$(ctr_pid)/cgroup")" "0::$cg"
+  run runtime delete --force "$ID"
+  assert_success
+  [[ ! -d /sys/fs/cgroup$cg ]] || fail "$cg left after delete"
+}
+
+@test "systemd: a malformed cgroupsPath fails and leaves nothing" {
+  requires_systemd
+  update_config '.linux.cgroupsPath = "system.slice:wtest"'
+  set_args /bin/sleep 100
+  sd_create
+  assert_failure
+  assert_output --partial 'slice:prefix:name'
+  run runtime state "$ID"
+  assert_failure
+  [[ -z $(systemctl list-units --all --no-legend "wtest-*" 2>/dev/null) ]] || fail "a unit was left: $(systemctl list-units --all --no-legend 'wtest-*')"
+}
+
+@test "systemd: pause, resume, update and kill find the scope again" {
+  requires_systemd
+  update_config '.linux.cgroupsPath = "system.slice:wtest:'"$ID"'"'
+  set_args /bin/sleep 100
+  sd_create
+  assert_success
+  start_ctr
+  assert_success
+  run runtime pause "$ID"
+  assert_success
+  grep -qx 'frozen 1' "/sys/fs/cgroup/system.slice/wtest-$ID.scope/cgroup.events" || fail "not frozen"
+  run runtime resume "$ID"
+  assert_success
+  run runtime update --pids-limit 77 "$ID"
+  assert_success
+  assert_equal "$(cat "/sys/fs/cgroup/system.slice/wtest-$ID.scope/pids.max")" 77
+  # systemd knows the new value too, so a daemon-reload keeps it
+  assert_equal "$(unit_prop "wtest-$ID.scope" TasksMax)" 77
+  run runtime kill "$ID" KILL
+  assert_success
+  wait_status stopped
+  run runtime delete "$ID"
+  assert_success
+  assert_equal "$(unit_prop "wtest-$ID.scope" ActiveState)" inactive
+}
