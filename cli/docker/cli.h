@@ -31,6 +31,28 @@ int ward_cli_open_store (ward_store_t **s);
 void ward_cli_strv_append (char ***v, const char *s);
 /* Appends s (taken) to a NULL-terminated vector of *n entries. */
 void ward_cli_strv_push (char ***v, size_t *n, char *s);
+/* Parses a --format template into t; a bad one prints its error and
+ * returns exit code 1, else 0. */
+int ward_cli_parse_format (const char *format, ward_tmpl_t *t);
+/* One row of a --format template appended to *rows; an unknown field
+ * prints the template's error and returns exit code 1, else 0. */
+int ward_cli_render_row (const ward_tmpl_t *t, ward_tmpl_lookup_fn fn, void *data, char ***rows,
+                         size_t *n);
+/* --format output: aligned as docker's tabwriter (table) or one a line. */
+void ward_cli_print_rows (char **rows, size_t n, bool table);
+/* Follows a dotted key path ("State.Status") from o; false when a key is
+ * missing.  *out may be NULL (a JSON null on the way). */
+bool ward_cli_json_path (struct json_object *o, const char *path, struct json_object **out);
+/* A management command's subcommands ("volume ls"), alias may be NULL. */
+typedef struct
+{
+  const char *name, *alias;
+  int (*run) (int argc, char **argv);
+} ward_cli_sub_t;
+/* Runs the subcommand named sub (argv after it); an unknown one prints
+ * docker's "'GROUP SUB' is not a ward command" and returns unknown_code. */
+int ward_cli_dispatch (const ward_cli_sub_t *subs, const char *group, const char *sub, int argc,
+                       char **argv, int unknown_code);
 /* Flags of a verb that takes at least min_args positionals; 0 ok, -1 after
  * --help, else the exit code. */
 int ward_cli_parse_simple (int argc, char **argv, const ward_flag_def_t *defs, ward_flags_t *f,

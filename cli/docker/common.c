@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "cli/docker/cli.h"
 #include "common/cleanup.h"
 
@@ -95,5 +97,66 @@ int ward_cli_parse_simple (int argc, char **argv, const ward_flag_def_t *defs, w
                min_args, min_args == 1 ? "" : "s", ward_cli_verb);
       return 1;
     }
+  return 0;
+}
+
+int ward_cli_render_row (const ward_tmpl_t *t, ward_tmpl_lookup_fn fn, void *data, char ***rows,
+                         size_t *n)
+{
+  _cleanup_free_ char *rerr = NULL;
+  char *line = ward_tmpl_render (t, fn, data, &rerr);
+  if (line == NULL)
+    return ward_cli_fail (1, "%s", rerr);
+  ward_cli_strv_push (rows, n, line);
+  return 0;
+}
+
+void ward_cli_print_rows (char **rows, size_t n, bool table)
+{
+  if (table)
+    {
+      _cleanup_free_ char *out = ward_tabwrite (rows, n, 10, 3);
+      fputs (out, stdout);
+    }
+  else
+    for (size_t i = 0; i < n; i++)
+      printf ("%s\n", rows[i]);
+}
+
+bool ward_cli_json_path (struct json_object *o, const char *path, struct json_object **out)
+{
+  json_object *v = o;
+  char key[256];
+  for (const char *p = path; v && *p;)
+    {
+      const char *dot = strchr (p, '.');
+      size_t n = dot ? (size_t) (dot - p) : strlen (p);
+      snprintf (key, sizeof key, "%.*s", (int) n, p);
+      if (!json_object_object_get_ex (v, key, &v))
+        {
+          *out = NULL;
+          return false;
+        }
+      p = dot ? dot + 1 : p + n;
+    }
+  *out = v;
+  return true;
+}
+
+int ward_cli_dispatch (const ward_cli_sub_t *subs, const char *group, const char *sub, int argc,
+                       char **argv, int unknown_code)
+{
+  for (const ward_cli_sub_t *c = subs; c->name; c++)
+    if (strcmp (sub, c->name) == 0 || (c->alias && strcmp (sub, c->alias) == 0))
+      return c->run (argc, argv);
+  fprintf (stderr, "ward: '%s %s' is not a ward command.\nSee 'ward %s --help'\n", group, sub, group);
+  return unknown_code;
+}
+
+int ward_cli_parse_format (const char *format, ward_tmpl_t *t)
+{
+  _cleanup_free_ char *perr = NULL;
+  if (ward_tmpl_parse (format, t, &perr) < 0)
+    return ward_cli_fail (1, "%s", perr);
   return 0;
 }

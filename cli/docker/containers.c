@@ -258,11 +258,8 @@ int ward_cli_cmd_stats (int argc, char **argv)
       case 2: no_stream = ward_flag_bool (f.vals[i].value); break;
       case 4: format = f.vals[i].value; break;
       }
-  {
-    _cleanup_free_ char *perr = NULL;
-    if (ward_tmpl_parse (format, &t, &perr) < 0)
-      return ward_cli_fail (1, "%s", perr);
-  }
+  if ((ret = ward_cli_parse_format (format, &t)) != 0)
+    return ret;
   if ((ret = ward_cli_open_mgr (&m)) != 0)
     return ret;
   if (f.n_args)
@@ -343,22 +340,13 @@ int ward_cli_cmd_stats (int argc, char **argv)
         }
       for (size_t i = 0; i < n; i++)
         {
-          _cleanup_free_ char *rerr = NULL;
-          char *line = ward_tmpl_render (&t, stats_lookup, &rows[i], &rerr);
-          if (line == NULL)
-            return ward_cli_fail (1, "%s", rerr);
-          ward_cli_strv_push (&lines, &nl, line);
+          int rr = ward_cli_render_row (&t, stats_lookup, &rows[i], &lines, &nl);
+          if (rr)
+            return rr;
         }
       if (!no_stream)
         fputs ("\033[2J\033[H", stdout);
-      if (t.table)
-        {
-          _cleanup_free_ char *out = ward_tabwrite (lines, nl, 10, 3);
-          fputs (out, stdout);
-        }
-      else
-        for (size_t i = 0; i < nl; i++)
-          printf ("%s\n", lines[i]);
+      ward_cli_print_rows (lines, nl, t.table);
       fflush (stdout);
       if (no_stream)
         break;

@@ -267,14 +267,7 @@ int ward_cli_cmd_images (int argc, char **argv)
                                  no_trunc ? 71 : 12, no_trunc ? img->config_digest : hex, ago,
                                  (double) size / 1e6));
     }
-  if (quiet)
-    for (size_t i = 0; i < nrows; i++)
-      printf ("%s\n", rows[i]);
-  else
-    {
-      _cleanup_free_ char *out = ward_tabwrite (rows, nrows, 10, 3);
-      fputs (out, stdout);
-    }
+  ward_cli_print_rows (rows, nrows, !quiet);
   return 0;
 }
 

@@ -40,6 +40,7 @@ enum
   R_LOG_OPT, R_EXPOSE,
   /* networking (net) */
   R_PUBLISH_ALL, R_IP, R_DNS, R_DNS_SEARCH, R_DNS_OPTION, R_ADD_HOST,
+  R_RUNTIME, R_VM,
 };
 
 static const ward_flag_def_t run_flags[] = {
@@ -93,6 +94,8 @@ static const ward_flag_def_t run_flags[] = {
   { "dns-option", 0, WARD_FLAG_VALUE, R_DNS_OPTION },
   { "dns-opt", 0, WARD_FLAG_VALUE, R_DNS_OPTION },
   { "add-host", 0, WARD_FLAG_VALUE, R_ADD_HOST },
+  { "runtime", 0, WARD_FLAG_VALUE, R_RUNTIME },
+  { "vm", 0, WARD_FLAG_BOOL, R_VM },
   { NULL, 0, 0, 0 },
 };
 
@@ -279,6 +282,15 @@ static int parse_run (int argc, char **argv, run_cfg_t *c, bool *quiet)
         case R_DNS_SEARCH: ward_cli_strv_append (&c->o.dns_search, v); break;
         case R_DNS_OPTION: ward_cli_strv_append (&c->o.dns_options, v); break;
         case R_ADD_HOST: ward_cli_strv_append (&c->o.add_hosts, v); break;
+        case R_RUNTIME:
+          if (strcmp (v, "ward") == 0 || strcmp (v, "runc") == 0)
+            c->o.runtime = NULL;
+          else if (strcmp (v, WARD_MGR_RUNTIME_VM) == 0)
+            c->o.runtime = WARD_MGR_RUNTIME_VM;
+          else
+            ret = ward_cli_fail (125, "unknown or invalid runtime name: %s", v);
+          break;
+        case R_VM: c->o.runtime = ward_flag_bool (v) ? WARD_MGR_RUNTIME_VM : NULL; break;
         }
     }
   if (ret == 0 && f.n_args == 0)
@@ -707,11 +719,8 @@ static int cmd_ps (int argc, char **argv)
     format = "{{.ID}}";
   if (!format)
     format = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
-  {
-    _cleanup_free_ char *perr = NULL;
-    if (ward_tmpl_parse (format, &t, &perr) < 0)
-      return ward_cli_fail (1, "%s", perr);
-  }
+  if ((ret = ward_cli_parse_format (format, &t)) != 0)
+    return ret;
   if ((ret = ward_cli_open_mgr (&m)) != 0)
     return ret;
   if (ward_mgr_list (m, &recs.v, &recs.n, &e) < 0)
@@ -741,21 +750,12 @@ static int cmd_ps (int argc, char **argv)
       shown++;
       ps_fill (&r, recs.v[i], no_trunc, now);
       {
-        _cleanup_free_ char *rerr = NULL;
-        char *line = ward_tmpl_render (&t, ps_lookup, &r, &rerr);
-        if (line == NULL)
-          return ward_cli_fail (1, "%s", rerr);
-        ward_cli_strv_push (&rows, &nrows, line);
+        int rr = ward_cli_render_row (&t, ps_lookup, &r, &rows, &nrows);
+        if (rr)
+          return rr;
       }
     }
-  if (t.table)
-    {
-      _cleanup_free_ char *out = ward_tabwrite (rows, nrows, 10, 3);
-      fputs (out, stdout);
-    }
-  else
-    for (size_t i = 0; i < nrows; i++)
-      printf ("%s\n", rows[i]);
+  ward_cli_print_rows (rows, nrows, t.table);
   return 0;
 }
 
@@ -769,17 +769,9 @@ static const char *json_lookup (const char *field, void *data)
   if (strncmp (field, "json:", 5) == 0)
     {
       /* {{json .X}}: the value as JSON, as docker's template function */
-      json_object *v = o;
-      char key[256];
-      for (const char *p = field + 5; v && *p;)
-        {
-          const char *dot = strchr (p, '.');
-          size_t n = dot ? (size_t) (dot - p) : strlen (p);
-          snprintf (key, sizeof key, "%.*s", (int) n, p);
-          if (!json_object_object_get_ex (v, key, &v))
-            return NULL;
-          p = dot ? dot + 1 : p + n;
-        }
+      json_object *v;
+      if (!ward_cli_json_path (o, field + 5, &v))
+        return NULL;
       return json_object_to_json_string_ext (v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     }
   s = ward_mgr_rec_str (o, field);
@@ -787,18 +779,9 @@ static const char *json_lookup (const char *field, void *data)
     return s;
   {
     /* numbers, booleans, null, objects: as Go prints them */
-    char key[256];
-    const char *p = field;
-    json_object *v = o;
-    while (v && p && *p)
-      {
-        const char *dot = strchr (p, '.');
-        size_t n = dot ? (size_t) (dot - p) : strlen (p);
-        snprintf (key, sizeof key, "%.*s", (int) n, p);
-        if (!json_object_object_get_ex (v, key, &v))
-          return NULL;
-        p = dot ? dot + 1 : NULL;
-      }
+    json_object *v;
+    if (!ward_cli_json_path (o, field, &v))
+      return NULL;
     if (v == NULL)
       return "<no value>";
     if (json_object_is_type (v, json_type_boolean))
@@ -1296,6 +1279,13 @@ int main (int argc, char **argv)
   if (!ward_cli_root)
     ward_cli_root = getenv ("WARD_ROOT");
   ward_log_init (-1, false, lvl);
+  if (!getenv (WARD_MGR_ENV_SELF))
+    {
+      /* before the re-exec below, which leaves /proc/self/exe a memfd */
+      _cleanup_free_ char *self = realpath ("/proc/self/exe", NULL);
+      if (self)
+        setenv (WARD_MGR_ENV_SELF, self, 0);
+    }
   if (i < argc)
     {
       /* CVE-2019-5736: the verbs that start container processes run from a

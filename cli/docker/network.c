@@ -253,14 +253,7 @@ static int cmd_ls (int argc, char **argv)
         ward_cli_strv_push (&rows, &nrows, line);
     }
   ward_network_list_free (nets, n);
-  if (strncmp (format, "table", 5) == 0)
-    {
-      _cleanup_free_ char *out = ward_tabwrite (rows, nrows, 10, 3);
-      fputs (out, stdout);
-    }
-  else
-    for (size_t i = 0; i < nrows; i++)
-      printf ("%s\n", rows[i]);
+  ward_cli_print_rows (rows, nrows, strncmp (format, "table", 5) == 0);
   ward_strv_freep (&rows);
   return 0;
 }
@@ -427,8 +420,24 @@ static int cmd_prune (int argc, char **argv)
   return 0;
 }
 
+static int cmd_connect_on (int argc, char **argv)
+{
+  return cmd_connect (argc, argv, true);
+}
+
+static int cmd_connect_off (int argc, char **argv)
+{
+  return cmd_connect (argc, argv, false);
+}
+
 int ward_cli_cmd_network (int argc, char **argv)
 {
+  static const ward_cli_sub_t subs[] = {
+    { "create", NULL, cmd_create }, { "ls", "list", cmd_ls }, { "inspect", NULL, cmd_inspect },
+    { "rm", "remove", cmd_rm }, { "connect", NULL, cmd_connect_on },
+    { "disconnect", NULL, cmd_connect_off }, { "prune", NULL, cmd_prune },
+    { NULL, NULL, NULL },
+  };
   const char *sub = argc > 0 ? argv[0] : NULL;
   if (sub == NULL || strcmp (sub, "--help") == 0)
     {
@@ -443,22 +452,5 @@ int ward_cli_cmd_network (int argc, char **argv)
              sub ? stdout : stderr);
       return sub ? 0 : 1;
     }
-  argc--;
-  argv++;
-  if (strcmp (sub, "create") == 0)
-    return cmd_create (argc, argv);
-  if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
-    return cmd_ls (argc, argv);
-  if (strcmp (sub, "inspect") == 0)
-    return cmd_inspect (argc, argv);
-  if (strcmp (sub, "rm") == 0 || strcmp (sub, "remove") == 0)
-    return cmd_rm (argc, argv);
-  if (strcmp (sub, "connect") == 0)
-    return cmd_connect (argc, argv, true);
-  if (strcmp (sub, "disconnect") == 0)
-    return cmd_connect (argc, argv, false);
-  if (strcmp (sub, "prune") == 0)
-    return cmd_prune (argc, argv);
-  fprintf (stderr, "ward: 'network %s' is not a ward command.\nSee 'ward network --help'\n", sub);
-  return 125;
+  return ward_cli_dispatch (subs, "network", sub, argc - 1, argv + 1, 125);
 }

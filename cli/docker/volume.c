@@ -170,11 +170,8 @@ static int volume_ls (int argc, char **argv)
     format = "{{.Name}}";
   if (!format)
     format = "table {{.Driver}}\t{{.Name}}";
-  {
-    _cleanup_free_ char *perr = NULL;
-    if (ward_tmpl_parse (format, &t, &perr) < 0)
-      return ward_cli_fail (1, "%s", perr);
-  }
+  if ((ret = ward_cli_parse_format (format, &t)) != 0)
+    return ret;
   if ((ret = ward_cli_open_mgr (&m)) != 0)
     return ret;
   if (ward_mgr_volume_list (m, &vols, &nv, &e) < 0)
@@ -201,44 +198,21 @@ static int volume_ls (int argc, char **argv)
             off += (size_t) snprintf (r.labels + off, off < sizeof r.labels ? sizeof r.labels - off : 0,
                                       "%s%s=%s", off ? "," : "", k, json_object_get_string (v));
         }
-      {
-        _cleanup_free_ char *rerr = NULL;
-        char *line = ward_tmpl_render (&t, vol_lookup, &r, &rerr);
-        if (line == NULL)
-          ret = ward_cli_fail (1, "%s", rerr);
-        else
-          ward_cli_strv_push (&rows, &nrows, line);
-      }
+      ret = ward_cli_render_row (&t, vol_lookup, &r, &rows, &nrows);
     }
   vols_free (vols, nv);
   if (ret)
     return ret;
-  if (t.table)
-    {
-      _cleanup_free_ char *out = ward_tabwrite (rows, nrows, 10, 3);
-      fputs (out, stdout);
-    }
-  else
-    for (size_t i = 0; i < nrows; i++)
-      printf ("%s\n", rows[i]);
+  ward_cli_print_rows (rows, nrows, t.table);
   return 0;
 }
 
 /* {{.X}} and {{json .X}} on a volume object */
 static const char *vol_json_lookup (const char *field, void *data)
 {
-  json_object *o = data, *v = o;
-  char key[256];
-  const char *p = strncmp (field, "json:", 5) == 0 ? field + 5 : field;
-  while (v && *p)
-    {
-      const char *dot = strchr (p, '.');
-      size_t n = dot ? (size_t) (dot - p) : strlen (p);
-      snprintf (key, sizeof key, "%.*s", (int) n, p);
-      if (!json_object_object_get_ex (v, key, &v))
-        return NULL;
-      p = dot ? dot + 1 : p + n;
-    }
+  json_object *v;
+  if (!ward_cli_json_path (data, strncmp (field, "json:", 5) == 0 ? field + 5 : field, &v))
+    return NULL;
   if (strncmp (field, "json:", 5) != 0 && v && json_object_is_type (v, json_type_string))
     return json_object_get_string (v);
   if (v == NULL)
@@ -258,12 +232,8 @@ static int volume_inspect (int argc, char **argv)
   for (size_t i = 0; i < f.n; i++)
     if (f.vals[i].id == 1)
       format = f.vals[i].value;
-  if (format)
-    {
-      _cleanup_free_ char *perr = NULL;
-      if (ward_tmpl_parse (format, &t, &perr) < 0)
-        return ward_cli_fail (1, "%s", perr);
-    }
+  if (format && (ret = ward_cli_parse_format (format, &t)) != 0)
+    return ret;
   if ((ret = ward_cli_open_mgr (&m)) != 0)
     return ret;
   for (size_t i = 0; i < f.n_args; i++)
@@ -397,6 +367,11 @@ static void volume_usage (FILE *out)
 
 int ward_cli_cmd_volume (int argc, char **argv)
 {
+  static const ward_cli_sub_t subs[] = {
+    { "create", NULL, volume_create }, { "ls", "list", volume_ls },
+    { "inspect", NULL, volume_inspect }, { "rm", "remove", volume_rm },
+    { "prune", NULL, volume_prune }, { NULL, NULL, NULL },
+  };
   const char *sub;
   if (argc < 1)
     {
@@ -409,18 +384,5 @@ int ward_cli_cmd_volume (int argc, char **argv)
       volume_usage (stdout);
       return 0;
     }
-  argc--;
-  argv++;
-  if (strcmp (sub, "create") == 0)
-    return volume_create (argc, argv);
-  if (strcmp (sub, "ls") == 0 || strcmp (sub, "list") == 0)
-    return volume_ls (argc, argv);
-  if (strcmp (sub, "inspect") == 0)
-    return volume_inspect (argc, argv);
-  if (strcmp (sub, "rm") == 0 || strcmp (sub, "remove") == 0)
-    return volume_rm (argc, argv);
-  if (strcmp (sub, "prune") == 0)
-    return volume_prune (argc, argv);
-  fprintf (stderr, "ward: 'volume %s' is not a ward command.\nSee 'ward volume --help'\n", sub);
-  return 1;
+  return ward_cli_dispatch (subs, "volume", sub, argc - 1, argv + 1, 1);
 }

@@ -848,6 +848,30 @@ static int add_init (spec_build_t *b, char **args, ward_error_t **err)
   return 0;
 }
 
+static bool is_vm (const ward_mgr_run_opts_t *o)
+{
+  return o->runtime && strcmp (o->runtime, WARD_MGR_RUNTIME_VM) == 0;
+}
+
+/* --vm: ward-runtime's handler selection (crun's run.oci.handler) is what
+ * sends the container to ward-vm, so the bundle says it for any caller. */
+static int annotate_vm (char **config, ward_error_t **err)
+{
+  _cleanup_json_ json_object *cfg = json_tokener_parse (*config);
+  json_object *ann = NULL;
+  if (cfg == NULL || !json_object_is_type (cfg, json_type_object))
+    return ward_error_set_ret (err, -EINVAL, 0, "config.json: not a JSON object");
+  if (!json_object_object_get_ex (cfg, "annotations", &ann) || !json_object_is_type (ann, json_type_object))
+    {
+      ann = json_object_new_object ();
+      json_object_object_add (cfg, "annotations", ann);
+    }
+  json_object_object_add (ann, "run.oci.handler", json_object_new_string ("vm"));
+  free (*config);
+  *config = xstrdup (json_object_to_json_string_ext (cfg, JSON_C_TO_STRING_PRETTY));
+  return 0;
+}
+
 static json_object *build_record (const char *id, const char *name, const ward_mgr_run_opts_t *o,
                                   const ward_image_t *img, const spec_build_t *b, char **args,
                                   const char *restart, int max_retry, const char *cdir)
@@ -973,6 +997,7 @@ static json_object *build_record (const char *id, const char *name, const ward_m
   json_object_object_add (h, "CpuShares", json_object_new_int64 ((int64_t) o->cpu_shares));
   json_object_object_add (h, "PidsLimit", o->pids_limit ? json_object_new_int64 (o->pids_limit) : NULL);
   json_object_object_add (h, "Init", json_object_new_boolean (o->init));
+  json_object_object_add (h, "Runtime", json_object_new_string (is_vm (o) ? WARD_MGR_RUNTIME_VM : "ward"));
   json_object_object_add (r, "HostConfig", h);
 
   for (size_t i = 0; i < b->n_mounts; i++)
@@ -1257,6 +1282,8 @@ int ward_mgr_create (ward_mgr_t *m, const ward_mgr_run_opts_t *o, char **id_out,
         ret = ward_container_spec_build (&b.s, img->config, &config, err);
       if (ret == 0)
         ret = ward_mgr_net_patch_config (m, o, id, &config, err);
+      if (ret == 0 && is_vm (o))
+        ret = annotate_vm (&config, err);
     }
   if (ret == 0)
     ret = ward_create_file_at (cfd, "config.json", config, strlen (config), 0600, err);

@@ -94,6 +94,9 @@ int ward_mgr_lookup (ward_mgr_t *m, const char *ref, char **id, ward_error_t **e
 int ward_mgr_list (ward_mgr_t *m, struct json_object ***recs, size_t *n, ward_error_t **err);
 void ward_mgr_records_free (struct json_object **recs, size_t n);
 
+/* Opens (creating it 0600) and exclusively flocks path, waiting; *fd
+ * must be closed to release. */
+int ward_mgr_lock_file (const char *path, int *fd, ward_error_t **err);
 /* Exclusive flock on the record; *lockfd must be closed to release. */
 int ward_mgr_lock (ward_mgr_t *m, const char *id, int *lockfd, ward_error_t **err);
 int ward_mgr_record_read (ward_mgr_t *m, const char *id, struct json_object **rec,
@@ -101,6 +104,10 @@ int ward_mgr_record_read (ward_mgr_t *m, const char *id, struct json_object **re
 /* Atomic write (temp + rename); take the lock around read-modify-write. */
 int ward_mgr_record_write (ward_mgr_t *m, const char *id, struct json_object *rec,
                            ward_error_t **err);
+/* Read-modify-write of the record under its lock: fn edits it. */
+typedef void (*ward_mgr_record_fn) (struct json_object *rec, void *data);
+int ward_mgr_record_update (ward_mgr_t *m, const char *id, ward_mgr_record_fn fn, void *data,
+                            ward_error_t **err);
 /* State.Status as it really is: a "running" record whose monitor and
  * container are gone reads as "exited" ("dead" fixed up on disk). */
 int ward_mgr_record_refresh (ward_mgr_t *m, const char *id, struct json_object **rec,
@@ -139,7 +146,15 @@ typedef struct
   char **expose;           /* --expose PORT[/PROTO] */
   char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
   char **add_hosts;        /* --add-host NAME:IP */
+  /* --runtime / --vm: NULL or "ward" (in-process), "ward-vm" (a microVM:
+   * config.json gets run.oci.handler=vm and the monitor runs ward-vm) */
+  const char *runtime;
 } ward_mgr_run_opts_t;
+
+/* The front end sets it to its own real path before any re-exec from a
+ * sealed copy, so the monitor finds the ward-vm program beside it. */
+#define WARD_MGR_ENV_SELF "_WARD_MGR_SELF"
+#define WARD_MGR_RUNTIME_VM "ward-vm"
 
 /* Resolves the image (importing the default busybox image from
  * /bin/busybox on first use), makes the snapshot, the record, the hosts

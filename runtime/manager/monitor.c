@@ -70,23 +70,6 @@ static void set_status (json_object *rec, const char *status)
   json_object_object_add (s, "Dead", json_object_new_boolean (strcmp (status, "dead") == 0));
 }
 
-/* Read-modify-write of the record under its lock. */
-typedef void (*rec_update_fn) (json_object *rec, void *data);
-static int rec_update (ward_mgr_t *m, const char *id, rec_update_fn fn, void *data,
-                       ward_error_t **err)
-{
-  _cleanup_close_ int lockfd = -1;
-  _cleanup_json_ json_object *rec = NULL;
-  int ret = ward_mgr_lock (m, id, &lockfd, err);
-  if (ret < 0)
-    return ret;
-  ret = ward_mgr_record_read (m, id, &rec, err);
-  if (ret < 0)
-    return ret;
-  fn (rec, data);
-  return ward_mgr_record_write (m, id, rec, err);
-}
-
 /* ---- json-file log writer ------------------------------------------------ */
 
 typedef struct
@@ -501,6 +484,102 @@ static void ctx_wait (run_ctx_t *c, bool relaying, int *status)
   log_flush (c->lw);
 }
 
+static bool is_vm (json_object *rec)
+{
+  const char *rt = ward_mgr_rec_str (rec, "HostConfig.Runtime");
+  return rt && strcmp (rt, WARD_MGR_RUNTIME_VM) == 0;
+}
+
+/* ward-vm beside the front end's real path, else on PATH. */
+static char *vm_program (void)
+{
+  const char *self = getenv (WARD_MGR_ENV_SELF);
+  const char *slash = self ? strrchr (self, '/') : NULL;
+  if (slash)
+    {
+      char *p = xasprintf ("%.*s/%s", (int) (slash - self), self, WARD_MGR_RUNTIME_VM);
+      if (access (p, X_OK) == 0)
+        return p;
+      free (p);
+    }
+  return xstrdup (WARD_MGR_RUNTIME_VM);
+}
+
+/* The last error line of a runtime's json log (malloc'd, NULL if none). */
+static char *log_last_error (const char *path)
+{
+  _cleanup_free_ char *text = NULL;
+  _cleanup_error_ ward_error_t *e = NULL;
+  char *msg = NULL, *save = NULL;
+  if (ward_read_file_at (AT_FDCWD, path, &text, NULL, 0, &e) < 0)
+    return NULL;
+  for (char *line = strtok_r (text, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    {
+      _cleanup_json_ json_object *j = json_tokener_parse (line);
+      json_object *lvl, *m;
+      if (j && json_object_object_get_ex (j, "level", &lvl) && json_object_object_get_ex (j, "msg", &m)
+          && strcmp (json_object_get_string (lvl), "error") == 0)
+        {
+          free (msg);
+          msg = xstrdup (json_object_get_string (m));
+        }
+    }
+  return msg;
+}
+
+/* --vm: the VMM is not linked into ward, so the container is created by
+ * the ward-vm program (the same state root: start, kill and delete then
+ * work on it as on any other); its error comes back through its log. */
+static int vm_create (const ward_create_opts_t *co, ward_error_t **err)
+{
+  _cleanup_free_ char *prog = vm_program ();
+  _cleanup_free_ char *logp = xasprintf ("%s/ward-vm.log", co->bundle);
+  _cleanup_free_ char *msg = NULL;
+  const char *argv[16];
+  size_t n = 0;
+  int status = 0;
+  pid_t pid;
+
+  argv[n++] = prog;
+  argv[n++] = "--log";
+  argv[n++] = logp;
+  argv[n++] = "--log-format";
+  argv[n++] = "json";
+  argv[n++] = "--root";
+  argv[n++] = co->root;
+  argv[n++] = "create";
+  argv[n++] = "--bundle";
+  argv[n++] = co->bundle;
+  if (co->console_socket)
+    {
+      argv[n++] = "--console-socket";
+      argv[n++] = co->console_socket;
+    }
+  argv[n++] = co->id;
+  argv[n] = NULL;
+  unlink (logp);
+  pid = fork ();
+  if (pid < 0)
+    return ward_error_set (err, errno, "fork for %s", prog);
+  if (pid == 0)
+    {
+      execvp (prog, (char **) argv);
+      _exit (127);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return ward_error_set (err, errno, "wait for %s", prog);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+    return ward_error_set_ret (err, -ENOENT, 0, "cannot run %s", prog);
+  msg = log_last_error (logp);
+  /* its message already reads "ward-vm create failed: ..." */
+  if (msg)
+    return ward_error_set_ret (err, -EIO, 0, "%s", msg);
+  return ward_error_set_ret (err, -EIO, 0, "%s create failed (no error logged)", WARD_MGR_RUNTIME_VM);
+}
+
 /* One life of the container: create, start, relay, wait.  *exit_code
  * gets its exit code; returns < 0 when it could not start. */
 static int run_once (ward_mgr_t *m, const char *id, json_object *rec, bool attach, int *status_fd,
@@ -538,7 +617,7 @@ static int run_once (ward_mgr_t *m, const char *id, json_object *rec, bool attac
     return ret;
   ret = ctx_stdio_swap (&c, err);
   if (ret == 0)
-    ret = ward_container_create (&co, err);
+    ret = is_vm (rec) ? vm_create (&co, err) : ward_container_create (&co, err);
   ctx_stdio_restore (&c);
   if (ret < 0)
     return ret;
@@ -566,7 +645,7 @@ static int run_once (ward_mgr_t *m, const char *id, json_object *rec, bool attac
   {
     upd_t u = { .pid = c.pid, .monitor = getpid () };
     _cleanup_error_ ward_error_t *e = NULL;
-    if (rec_update (m, id, upd_running, &u, &e) < 0)
+    if (ward_mgr_record_update (m, id, upd_running, &u, &e) < 0)
       ward_warn ("record %s: %s", id, e->msg);
   }
   status_report (status_fd, 0, NULL);
@@ -614,7 +693,7 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
           _cleanup_error_ ward_error_t *e2 = NULL;
           ward_container_delete (m->rt_root, id, true, &e2);
           ward_mgr_net_release (m, id);
-          rec_update (m, id, upd_failed, &u, &e);
+          ward_mgr_record_update (m, id, upd_failed, &u, &e);
           status_report (status_fd, u.exit_code, (*err)->msg);
           if (ward_mgr_rec_bool (rec, "HostConfig.AutoRemove"))
             {
@@ -635,7 +714,7 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
       {
         upd_t u = { .exit_code = code, .oom = oom };
         _cleanup_error_ ward_error_t *e = NULL;
-        if (rec_update (m, id, upd_exited, &u, &e) < 0)
+        if (ward_mgr_record_update (m, id, upd_exited, &u, &e) < 0)
           ward_warn ("record %s: %s", id, e->msg);
       }
       if (ward_mgr_rec_bool (rec, "HostConfig.AutoRemove"))
@@ -658,7 +737,7 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
       }
       {
         _cleanup_error_ ward_error_t *e = NULL;
-        rec_update (m, id, upd_restarting, NULL, &e);
+        ward_mgr_record_update (m, id, upd_restarting, NULL, &e);
       }
       /* docker's restart backoff: 100 ms doubling, capped at a minute */
       for (long waited = 0; waited < backoff; waited += 100)
@@ -668,7 +747,7 @@ static int monitor (ward_mgr_t *m, const char *id, bool attach, int *status_fd, 
             {
               upd_t u = { .exit_code = code, .oom = oom };
               _cleanup_error_ ward_error_t *e = NULL;
-              rec_update (m, id, upd_exited, &u, &e);
+              ward_mgr_record_update (m, id, upd_exited, &u, &e);
               return 0;
             }
         }
@@ -701,7 +780,7 @@ int ward_mgr_start (ward_mgr_t *m, const char *id, bool attach, int *exit_code, 
     if (ward_mgr_is_running (m, rec))
       return 0;
   }
-  ret = rec_update (m, id, upd_start_request, NULL, err);
+  ret = ward_mgr_record_update (m, id, upd_start_request, NULL, err);
   if (ret < 0)
     return ret;
   /* after a reboot the snapshot's overlay is no longer mounted */
@@ -847,7 +926,7 @@ int ward_mgr_stop (ward_mgr_t *m, const char *id, int timeout, ward_error_t **er
   const char *sig;
   if (ret < 0)
     return ret;
-  ret = rec_update (m, id, upd_manual_stop, NULL, err);
+  ret = ward_mgr_record_update (m, id, upd_manual_stop, NULL, err);
   if (ret < 0)
     return ret;
   if (!ward_mgr_is_running (m, rec))
@@ -890,7 +969,7 @@ int ward_mgr_remove (ward_mgr_t *m, const char *id, bool force, ward_error_t **e
         return ward_error_set_ret (err, -EBUSY, 0,
                                    "You cannot remove a running container %s. Stop the container before attempting removal or force remove",
                                    id);
-      rec_update (m, id, upd_manual_stop, NULL, err);
+      ward_mgr_record_update (m, id, upd_manual_stop, NULL, err);
       ward_error_free (err);
       thaw_if_paused (m, id, rec);
       {
@@ -937,7 +1016,7 @@ int ward_mgr_pause (ward_mgr_t *m, const char *id, bool pause, ward_error_t **er
   ret = pause ? ward_container_pause (m->rt_root, id, err) : ward_container_resume (m->rt_root, id, err);
   if (ret < 0)
     return ret;
-  return rec_update (m, id, upd_paused, &pause, err);
+  return ward_mgr_record_update (m, id, upd_paused, &pause, err);
 }
 
 /* docker wait's "next-exit": the first exit after the call, even when a

@@ -403,22 +403,6 @@ static int netns_new (const char *path, int *fd_out, ward_error_t **err)
 
 /* ---- records -------------------------------------------------------------- */
 
-typedef void (*upd_fn) (json_object *rec, void *data);
-
-static int rec_update (ward_mgr_t *m, const char *id, upd_fn fn, void *data, ward_error_t **err)
-{
-  _cleanup_close_ int lock = -1;
-  _cleanup_json_ json_object *rec = NULL;
-  int ret = ward_mgr_lock (m, id, &lock, err);
-  if (ret < 0)
-    return ret;
-  ret = ward_mgr_record_read (m, id, &rec, err);
-  if (ret < 0)
-    return ret;
-  fn (rec, data);
-  return ward_mgr_record_write (m, id, rec, err);
-}
-
 static json_object *obj_child (json_object *o, const char *key)
 {
   json_object *v;
@@ -774,7 +758,7 @@ static int attach_bridge (ward_mgr_t *m, const char *id, json_object *rec, const
       upd_attach_t u = { .key = network_key (mode), .res = &res, .veth = res.host_veth,
                          .ports = ports, .n_ports = n_ports, .primary = primary,
                          .sandbox = primary ? sandbox : NULL };
-      ret = rec_update (m, id, upd_attach, &u, err);
+      ret = ward_mgr_record_update (m, id, upd_attach, &u, err);
     }
   free (ports);
   ward_attach_result_clear (&res);
@@ -857,7 +841,7 @@ static int prepare_cni (ward_mgr_t *m, const char *id, json_object *rec, const c
     }
   {
     upd_attach_t u = { .key = name, .res = &ar, .primary = true, .sandbox = path };
-    ret = rec_update (m, id, upd_attach, &u, err);
+    ret = ward_mgr_record_update (m, id, upd_attach, &u, err);
   }
   if (ret == 0)
     ret = write_resolv (m, id, rec, res->dns_nameservers, err);
@@ -991,7 +975,7 @@ static void release_id (ward_mgr_t *m, const char *id, bool update_record, bool 
   netns_unmount (path);
   /* nothing was set up (none/host, or already released): no record write */
   if (update_record && (had_netns || cni || n_at))
-    rec_update (m, id, upd_release, NULL, &e);
+    ward_mgr_record_update (m, id, upd_release, NULL, &e);
   unlink (lockp);
 }
 
@@ -1150,7 +1134,7 @@ int ward_mgr_net_disconnect (ward_mgr_t *m, const char *id, const char *network,
   regen_peers (m, net->name, id);
   {
     _cleanup_error_ ward_error_t *e = NULL;
-    rec_update (m, id, upd_release, (void *) key, &e);
+    ward_mgr_record_update (m, id, upd_release, (void *) key, &e);
     regen_hosts (m, id, &e);
   }
   return 0;

@@ -409,21 +409,41 @@ static bool is_hex64 (const char *s)
   return n == 64;
 }
 
-int ward_mgr_lock (ward_mgr_t *m, const char *id, int *lockfd, ward_error_t **err)
+int ward_mgr_lock_file (const char *path, int *fd, ward_error_t **err)
 {
-  _cleanup_free_ char *p = xasprintf ("%s/%s/.lock", m->cdir, id);
-  int fd = open (p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return ward_error_set (err, errno, "open '%s'", p);
-  while (flock (fd, LOCK_EX) < 0)
+  int l = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (l < 0)
+    return ward_error_set (err, errno, "open '%s'", path);
+  while (flock (l, LOCK_EX) < 0)
     if (errno != EINTR)
       {
         int e = errno;
-        close (fd);
-        return ward_error_set (err, e, "lock '%s'", p);
+        close (l);
+        return ward_error_set (err, e, "lock '%s'", path);
       }
-  *lockfd = fd;
+  *fd = l;
   return 0;
+}
+
+int ward_mgr_lock (ward_mgr_t *m, const char *id, int *lockfd, ward_error_t **err)
+{
+  _cleanup_free_ char *p = xasprintf ("%s/%s/.lock", m->cdir, id);
+  return ward_mgr_lock_file (p, lockfd, err);
+}
+
+int ward_mgr_record_update (ward_mgr_t *m, const char *id, ward_mgr_record_fn fn, void *data,
+                            ward_error_t **err)
+{
+  _cleanup_close_ int lock = -1;
+  _cleanup_json_ json_object *rec = NULL;
+  int ret = ward_mgr_lock (m, id, &lock, err);
+  if (ret < 0)
+    return ret;
+  ret = ward_mgr_record_read (m, id, &rec, err);
+  if (ret < 0)
+    return ret;
+  fn (rec, data);
+  return ward_mgr_record_write (m, id, rec, err);
 }
 
 int ward_mgr_record_read (ward_mgr_t *m, const char *id, json_object **rec, ward_error_t **err)

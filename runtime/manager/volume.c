@@ -72,21 +72,10 @@ static int vol_lock (ward_mgr_t *m, int *fd, ward_error_t **err)
 {
   _cleanup_free_ char *dir = xasprintf ("%s/volumes", m->root);
   _cleanup_free_ char *p = xasprintf ("%s/.lock", dir);
-  int ret = ward_mkdir_p (dir, 0701, err), l;
+  int ret = ward_mkdir_p (dir, 0701, err);
   if (ret < 0)
     return ret;
-  l = open (p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (l < 0)
-    return ward_error_set (err, errno, "open '%s'", p);
-  while (flock (l, LOCK_EX) < 0)
-    if (errno != EINTR)
-      {
-        int e = errno;
-        close (l);
-        return ward_error_set (err, e, "lock '%s'", p);
-      }
-  *fd = l;
-  return 0;
+  return ward_mgr_lock_file (p, fd, err);
 }
 
 static bool vol_exists (ward_mgr_t *m, const char *name)

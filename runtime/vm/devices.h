@@ -12,6 +12,18 @@
 /* Sets an interrupt line to level (0/1). */
 typedef void (*ward_vm_irq_fn) (void *opaque, unsigned irq, int level);
 
+/* ---- a device's worker thread (virtq.c) ---- */
+
+/* From a device's activate: starts fn(arg) once (*started); a failure is
+ * only warned with warning (the device stays idle, the guest waits). */
+void ward_virtio_thread_start (pthread_t *thread, bool *started, void *(*fn) (void *), void *arg,
+                               const char *warning);
+/* From a device's free, when started: sets *stopping under dev->lock,
+ * wakes the thread (cond broadcast when cond, one eventfd write to
+ * wake_fd when >= 0) and joins it. */
+void ward_virtio_thread_stop (struct ward_virtio_dev *dev, bool *stopping, pthread_cond_t *cond,
+                              int wake_fd, pthread_t thread);
+
 /* ---- 8250/16550A UART (serial.c) ---- */
 
 #define WARD_VM_SERIAL_PORT 0x3f8

@@ -132,12 +132,10 @@ static void
 console_activate (struct ward_virtio_dev *d)
 {
   struct ward_vm_console *c = d->opaque;
-  if (c->in_fd < 0 || c->rx_started)
+  if (c->in_fd < 0)
     return;
-  if (pthread_create (&c->rx_thread, NULL, rx_thread, c) == 0)
-    c->rx_started = true;
-  else
-    ward_warn ("virtio-console: cannot start the input thread");
+  ward_virtio_thread_start (&c->rx_thread, &c->rx_started, rx_thread, c,
+                            "virtio-console: cannot start the input thread");
 }
 
 static void
@@ -188,15 +186,7 @@ ward_vm_console_free (struct ward_vm_console *c)
   if (c == NULL)
     return;
   if (c->rx_started)
-    {
-      uint64_t one = 1;
-      pthread_mutex_lock (&c->dev.lock);
-      c->stopping = true;
-      pthread_cond_broadcast (&c->rx_cond);
-      pthread_mutex_unlock (&c->dev.lock);
-      (void) ward_write_all (c->stop_fd, &one, sizeof one);
-      pthread_join (c->rx_thread, NULL);
-    }
+    ward_virtio_thread_stop (&c->dev, &c->stopping, &c->rx_cond, c->stop_fd, c->rx_thread);
   close (c->stop_fd);
   pthread_cond_destroy (&c->rx_cond);
   ward_virtio_mmio_destroy (&c->dev);

@@ -122,12 +122,8 @@ static void
 fs_activate (struct ward_virtio_dev *d)
 {
   struct ward_vm_fs *f = d->opaque;
-  if (f->worker_started)
-    return;
-  if (pthread_create (&f->worker, NULL, worker, f) == 0)
-    f->worker_started = true;
-  else
-    ward_warn ("virtio-fs: cannot start the request thread");
+  ward_virtio_thread_start (&f->worker, &f->worker_started, worker, f,
+                            "virtio-fs: cannot start the request thread");
 }
 
 static void
@@ -205,13 +201,7 @@ ward_vm_fs_free (struct ward_vm_fs *f)
   if (f == NULL)
     return;
   if (f->worker_started)
-    {
-      pthread_mutex_lock (&f->dev.lock);
-      f->stopping = true;
-      pthread_cond_broadcast (&f->kick);
-      pthread_mutex_unlock (&f->dev.lock);
-      pthread_join (f->worker, NULL);
-    }
+    ward_virtio_thread_stop (&f->dev, &f->stopping, &f->kick, -1, f->worker);
   ward_vm_fuse_free (f->fuse);
   pthread_mutex_destroy (&f->fuse_lock);
   pthread_cond_destroy (&f->kick);

@@ -176,12 +176,8 @@ static void
 net_activate (struct ward_virtio_dev *d)
 {
   struct ward_vm_net *n = d->opaque;
-  if (n->rx_started)
-    return;
-  if (pthread_create (&n->rx_thread, NULL, rx_thread, n) == 0)
-    n->rx_started = true;
-  else
-    ward_warn ("virtio-net: cannot start the receive thread");
+  ward_virtio_thread_start (&n->rx_thread, &n->rx_started, rx_thread, n,
+                            "virtio-net: cannot start the receive thread");
 }
 
 static void
@@ -261,15 +257,7 @@ ward_vm_net_free (struct ward_vm_net *n)
   if (n == NULL)
     return;
   if (n->rx_started)
-    {
-      uint64_t one = 1;
-      pthread_mutex_lock (&n->dev.lock);
-      n->stopping = true;
-      pthread_cond_broadcast (&n->rx_cond);
-      pthread_mutex_unlock (&n->dev.lock);
-      (void) ward_write_all (n->stop_fd, &one, sizeof one);
-      pthread_join (n->rx_thread, NULL);
-    }
+    ward_virtio_thread_stop (&n->dev, &n->stopping, &n->rx_cond, n->stop_fd, n->rx_thread);
   close (n->stop_fd);
   close (n->tap_fd);
   free (n->rx_buf);

@@ -624,13 +624,7 @@ ward_vm_vsock_free (struct ward_vm_vsock *v)
   if (v == NULL)
     return;
   if (v->started)
-    {
-      pthread_mutex_lock (&v->dev.lock);
-      v->stopping = true;
-      pthread_mutex_unlock (&v->dev.lock);
-      kick (v);
-      pthread_join (v->thread, NULL);
-    }
+    ward_virtio_thread_stop (&v->dev, &v->stopping, NULL, v->kick_fd, v->thread);
   for (size_t i = 0; i < MAX_CONNS; i++)
     if (v->conns[i].state != CONN_FREE)
       conn_close (&v->conns[i]);

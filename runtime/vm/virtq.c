@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/fs.h"
+#include "common/log.h"
+#include "runtime/vm/devices.h"
 #include "runtime/vm/vm.h"
 
 #define VIRTQ_DESC_F_NEXT 1
@@ -272,4 +275,33 @@ size_t
 ward_virtq_chain_write (const struct ward_virtq_chain *c, size_t off, const void *buf, size_t len)
 {
   return chain_copy (c, true, off, NULL, buf, len);
+}
+
+void
+ward_virtio_thread_start (pthread_t *thread, bool *started, void *(*fn) (void *), void *arg,
+                          const char *warning)
+{
+  if (*started)
+    return;
+  if (pthread_create (thread, NULL, fn, arg) == 0)
+    *started = true;
+  else
+    ward_warn ("%s", warning);
+}
+
+void
+ward_virtio_thread_stop (struct ward_virtio_dev *dev, bool *stopping, pthread_cond_t *cond,
+                         int wake_fd, pthread_t thread)
+{
+  pthread_mutex_lock (&dev->lock);
+  *stopping = true;
+  if (cond)
+    pthread_cond_broadcast (cond);
+  pthread_mutex_unlock (&dev->lock);
+  if (wake_fd >= 0)
+    {
+      uint64_t one = 1;
+      (void) ward_write_all (wake_fd, &one, sizeof one);
+    }
+  pthread_join (thread, NULL);
 }

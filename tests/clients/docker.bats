@@ -8,13 +8,7 @@
 load helpers
 load scenarios
 
-setup_file() {
-  cl_file_requires root ward dockerd || return 0
-  cl_setup_file || return 1
-  cl_images || return 1
-  cl_dockerd || return 1
-  dk load -i "$CL_IMAGES/busybox.tar" >/dev/null || return 1
-}
+setup_file() { cl_client_setup_file dockerd cl_dockerd dk; }
 
 teardown_file() {
   [[ -n ${CL_TMP:-} ]] || return 0

@@ -16,6 +16,7 @@
 
 CLIENTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 load "$CLIENTS_DIR/../integration/helpers.bash"
+load "$CLIENTS_DIR/configs.bash"
 
 WARD_RUNTIME_BIN=$WARD_BUILDDIR/ward-runtime
 [[ -x $WARD_RUNTIME_BIN ]] || WARD_RUNTIME_BIN=$(command -v ward-runtime || echo "$WARD_RUNTIME_BIN")
@@ -259,21 +260,25 @@ cl_images() {
   fi
 }
 
+# cl_client_setup_file CLIENT START LOADER: setup_file of a client suite:
+# needs root, ward and the CLIENT program; the per-file netns and images,
+# START (cl_dockerd, cl_podman) starts the client and LOADER (dk, pm)
+# loads busybox into it.
+cl_client_setup_file() {
+  local client=$1 start=$2 loader=$3
+  cl_file_requires root ward "$client" || return 0
+  cl_setup_file || return 1
+  cl_images || return 1
+  "$start" || return 1
+  "$loader" load -i "$CL_IMAGES/busybox.tar" >/dev/null || return 1
+}
+
 # cl_registry: a docker-registry on 127.0.0.1:5000 inside the netns,
 # holding busybox as 127.0.0.1:5000/ward/busybox:1.
 cl_registry() {
   local reg=$CL_TMP/registry
   mkdir -p "$reg/data"
-  cat >"$reg/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $reg/data
-http:
-  addr: 127.0.0.1:5000
-EOF
+  registry_config "$reg" 127.0.0.1:5000
   cl_daemon registry docker-registry serve "$reg/config.yml"
   cl_wait_for "in_ns curl -sf http://127.0.0.1:5000/v2/" 30 \
     || { echo "registry did not start: $(tail -5 "$CL_TMP/registry.log")" >&2; return 1; }
@@ -329,16 +334,8 @@ cl_containerd() {
   ]
 }
 EOF
-  cat >"$c/config.toml" <<EOF
-version = 2
-root = "$c/root"
-state = "$c/state"
-[grpc]
-  address = "$c/sock"
-[ttrpc]
-  address = "$c/sock.ttrpc"
-[debug]
-  address = "$c/debug.sock"
+  containerd_config "$c"
+  cat >>"$c/config.toml" <<EOF
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "docker.io/library/pause:latest"
   enable_selinux = false

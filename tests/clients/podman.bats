@@ -7,13 +7,7 @@
 load helpers
 load scenarios
 
-setup_file() {
-  cl_file_requires root ward podman || return 0
-  cl_setup_file || return 1
-  cl_images || return 1
-  cl_podman || return 1
-  pm load -i "$CL_IMAGES/busybox.tar" >/dev/null || return 1
-}
+setup_file() { cl_client_setup_file podman cl_podman pm; }
 
 teardown_file() {
   [[ -n ${CL_TMP:-} ]] || return 0

@@ -4,6 +4,7 @@
 # image is an OCI layout made here from the busybox rootfs: no network.
 
 load helpers
+load ../clients/configs
 
 # make_image: OCI layout in $IMG (tag wardbox:latest) and a tar of it.
 make_image() {
@@ -89,18 +90,7 @@ podman_env() {
 containerd_start() {
   local c=$1 i
   mkdir -p "$c"
-  cat >"$c/config.toml" <<EOT
-version = 2
-root = "$c/root"
-state = "$c/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$c/sock"
-[ttrpc]
-  address = "$c/sock.ttrpc"
-[debug]
-  address = "$c/debug.sock"
-EOT
+  containerd_config "$c" 'disabled_plugins = ["io.containerd.grpc.v1.cri"]'
   containerd --config "$c/config.toml" >"$c/log" 2>&1 &
   CTRD_PID=$!
   for i in $(seq 100); do [[ -S $c/sock ]] && break; sleep 0.1; done

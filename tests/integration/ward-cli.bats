@@ -5,41 +5,13 @@
 # (from /bin/busybox) by the first `run` of every test.
 
 load helpers
+load ward-helpers
+load ../clients/configs
 bats_require_minimum_version 1.5.0
-
-# The binary under test: the build tree's ward, else ward on PATH.
-if [[ -x $WARD_BUILDDIR/ward ]]; then
-  WARD_BIN=$WARD_BUILDDIR/ward
-else
-  WARD_BIN=$(command -v ward || echo ward)
-fi
-
-# ward ARG...: the binary under test (a watchdog keeps a hung verb from
-# hanging the suite).
-ward() {
-  timeout 60 "$WARD_BIN" "$@"
-}
-
-# w ARG...: ward with this test's private root.
-w() {
-  ward --root "$R" "$@"
-}
 
 # cid_of NAME: the full id of a container.
 cid_of() {
   w inspect -f '{{.Id}}' "$1"
-}
-
-# wait_state NAME WANT [TRIES]: poll `inspect -f '{{.State.Status}}'`.
-wait_state() {
-  local n=$1 want=$2 tries=${3:-100} s=
-  while ((tries-- > 0)); do
-    s=$(w inspect -f '{{.State.Status}}' "$n" 2>/dev/null)
-    [[ $s == "$want" ]] && return 0
-    sleep 0.05
-  done
-  echo "container $n: status '$s', wanted '$want'" >&2
-  return 1
 }
 
 # host_pid NAME: the container's init pid as the host sees it.
@@ -58,35 +30,16 @@ leftovers_of() {
   return 0
 }
 
-setup() {
-  requires root
-  [[ -x /bin/busybox ]] || skip "needs /bin/busybox (apt-get install busybox-static): the default image is made from it"
-  [[ -x $WARD_BIN ]] || skip "no ward binary (build it: make ward, or set WARD_BUILDDIR)"
-  [[ -n ${WARD_TMP:-} ]] || ward_setup_file
-  : >"$WARD_TMP/ids"
-  : >"$WARD_TMP/bundles"
-  R=$WARD_TMP/root-$BATS_TEST_NUMBER
-  rm -rf "$R"
-  mkdir -p "$R"
-}
+setup() { ward_cli_setup; }
 
 teardown() {
-  local c m regpid
+  local regpid
   if [[ -f $WARD_TMP/registry.pid ]]; then
     regpid=$(cat "$WARD_TMP/registry.pid")
     [[ -n $regpid ]] && kill "$regpid" 2>/dev/null
     rm -f "$WARD_TMP/registry.pid"
   fi
-  if [[ -n ${R:-} && -d $R ]]; then
-    for c in $(w ps -aq --no-trunc 2>/dev/null); do
-      w rm -f "$c" >/dev/null 2>&1
-    done
-    for m in $(awk -v r="$R/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-      umount -l "$m" 2>/dev/null
-    done
-  fi
-  ward_teardown
-  [[ -n ${R:-} ]] && rm -rf "$R"
+  ward_cli_teardown
 }
 
 # ------------------------------------------------------------------- run
@@ -452,16 +405,7 @@ n3"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   reg=$WARD_TMP/registry
   rm -rf "$reg"; mkdir -p "$reg/data"
-  cat >"$reg/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $reg/data
-http:
-  addr: 127.0.0.1:$port
-EOF
+  registry_config "$reg" "127.0.0.1:$port"
   docker-registry serve "$reg/config.yml" >"$reg/log" 2>&1 </dev/null 3>&- &
   echo $! >"$WARD_TMP/registry.pid"
   for ((i = 0; i < 100; i++)); do

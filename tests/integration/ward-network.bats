@@ -10,13 +10,8 @@
 # nft tables and traffic never touch the host's network.
 
 load helpers
+load ward-helpers
 bats_require_minimum_version 1.5.0
-
-if [[ -x $WARD_BUILDDIR/ward ]]; then
-  WARD_BIN=$WARD_BUILDDIR/ward
-else
-  WARD_BIN=$(command -v ward || echo ward)
-fi
 
 # in_ns CMD...: CMD inside the test netns.
 in_ns() {

@@ -465,7 +465,8 @@ static void test_spec (void)
   ward_oci_image_config_free (img);
 }
 
-static void write_record (const char *root, const char *id, const char *name)
+/* <root>/containers/<id>/config.v2.json with that text */
+static void write_record_json (const char *root, const char *id, const char *json)
 {
   _cleanup_free_ char *dir = xasprintf ("%s/containers/%s", root, id);
   _cleanup_free_ char *path = xasprintf ("%s/config.v2.json", dir);
@@ -474,11 +475,17 @@ static void write_record (const char *root, const char *id, const char *name)
   f = fopen (path, "w");
   if (f)
     {
-      fprintf (f, "{\"Id\":\"%s\",\"Name\":\"/%s\",\"Created\":\"2023-11-14T22:13:2%cZ\","
-                  "\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
-               id, name, id[0]);
+      fputs (json, f);
       fclose (f);
     }
+}
+
+static void write_record (const char *root, const char *id, const char *name)
+{
+  _cleanup_free_ char *json = xasprintf ("{\"Id\":\"%s\",\"Name\":\"/%s\",\"Created\":\"2023-11-14T22:13:2%cZ\","
+                                         "\"State\":{\"Status\":\"exited\",\"ExitCode\":0}}",
+                                         id, name, id[0]);
+  write_record_json (root, id, json);
 }
 
 static void test_records (void)
@@ -576,18 +583,10 @@ static void test_volumes (void)
   ward_error_free (&e);
   {
     /* a record mounting data1 */
-    _cleanup_free_ char *dir = xasprintf ("%s/containers/%s", root, a);
-    _cleanup_free_ char *path = xasprintf ("%s/config.v2.json", dir);
-    FILE *f;
-    mkdir (dir, 0700);
-    f = fopen (path, "w");
-    if (f)
-      {
-        fprintf (f, "{\"Id\":\"%s\",\"Name\":\"/user1\",\"Created\":\"2023-11-14T22:13:20Z\","
-                    "\"State\":{\"Status\":\"exited\"},\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"data1\"}]}",
-                 a);
-        fclose (f);
-      }
+    _cleanup_free_ char *json = xasprintf ("{\"Id\":\"%s\",\"Name\":\"/user1\",\"Created\":\"2023-11-14T22:13:20Z\","
+                                           "\"State\":{\"Status\":\"exited\"},\"Mounts\":[{\"Type\":\"volume\",\"Name\":\"data1\"}]}",
+                                           a);
+    write_record_json (root, a, json);
   }
   write_record (root, b, "other");
   tap_ok (ward_mgr_volume_users (m, "data1", &users, &e) == 0 && users[0] && strcmp (users[0], a) == 0 && !users[1],

@@ -28,17 +28,8 @@
 #include "runtime/vm/devices.h"
 #include "runtime/vm/vm.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/vm-test-helpers.h"
 
-#define RAM (1u << 20)
-#define QSZ 16
-#define RX_DESC 0x1000
-#define RX_AVAIL 0x2000
-#define RX_USED 0x3000
-#define TX_DESC 0x4000
-#define TX_AVAIL 0x5000
-#define TX_USED 0x6000
-#define RX_BUFS 0x10000 /* QSZ x 4 KiB */
-#define TX_BUF 0x30000
 #define BIG_BUF 0x40000 /* 80 KiB for the oversized frame */
 #define HDR 12
 
@@ -46,12 +37,6 @@ static uint8_t *ram;
 static struct ward_vm_mem mem;
 static struct ward_virtio_dev *dev;
 static uint16_t rx_seen, tx_avail, rx_avail, tx_seen;
-
-static void
-wr (uint64_t off, uint32_t v)
-{
-  ward_virtio_mmio_write (dev, off, &v, 4);
-}
 
 static uint32_t
 rd (uint64_t off)
@@ -61,34 +46,11 @@ rd (uint64_t off)
   return v;
 }
 
-static void
-set_desc (uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-  uint8_t *p = ram + table + 16 * (size_t) i;
-  memcpy (p, &addr, 8);
-  memcpy (p + 8, &len, 4);
-  memcpy (p + 12, &flags, 2);
-  memcpy (p + 14, &next, 2);
-}
-
-static void
-avail_add (uint64_t avail, uint16_t *idx, uint16_t head)
-{
-  memcpy (ram + avail + 4 + 2 * (size_t) (*idx % QSZ), &head, 2);
-  (*idx)++;
-  __atomic_store_n ((uint16_t *) (ram + avail + 2), *idx, __ATOMIC_RELEASE);
-}
-
-static void
-setup_queue (unsigned sel, uint64_t desc, uint64_t avail, uint64_t used)
-{
-  wr (0x30, sel);
-  wr (0x38, QSZ);
-  wr (0x80, (uint32_t) desc);
-  wr (0x90, (uint32_t) avail);
-  wr (0xa0, (uint32_t) used);
-  wr (0x44, 1);
-}
+/* the shared driver helpers, bound to this file's RAM, device and QSZ */
+#define wr(off, v) vmt_mmio_wr (dev, off, v)
+#define set_desc(...) vmt_set_desc (ram, __VA_ARGS__)
+#define avail_add(avail, idx, head) vmt_avail_add (ram, avail, QSZ, idx, head)
+#define setup_queue(sel, desc, avail, used) vmt_setup_queue (dev, QSZ, sel, desc, avail, used)
 
 static void
 bring_up (void)

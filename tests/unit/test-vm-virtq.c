@@ -11,6 +11,7 @@
 #include "runtime/vm/devices.h"
 #include "runtime/vm/vm.h"
 #include "tests/unit/tap.h"
+#include "tests/unit/vm-test-helpers.h"
 
 #define MEM_SIZE (1u << 20)
 #define DESC 0x1000
@@ -26,15 +27,7 @@ static struct ward_vm_mem mem;
 static struct ward_virtq q;
 static struct ward_virtq_chain chain;
 
-static void
-set_desc (uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-  uint8_t *p = ram + table + 16 * (size_t) i;
-  memcpy (p, &addr, 8);
-  memcpy (p + 8, &len, 4);
-  memcpy (p + 12, &flags, 2);
-  memcpy (p + 14, &next, 2);
-}
+#define set_desc(...) vmt_set_desc (ram, __VA_ARGS__)
 
 static void
 avail_push (uint16_t head)
