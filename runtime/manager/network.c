@@ -950,8 +950,21 @@ static void release_id (ward_mgr_t *m, const char *id, bool update_record, bool 
   ward_attachment_t *at = NULL;
   size_t n_at = 0;
   _cleanup_error_ ward_error_t *e = NULL;
-  bool had_netns = access (path, F_OK) == 0;
+  _cleanup_free_ char *serial = xasprintf ("%s/.network-release.lock", m->root);
+  /* The monitor (on the container's exit) and `ward rm` may release the
+   * same container at once; interleaved, one could write back a peer list
+   * or an IPAM entry the other had just removed.  Releases nest within one
+   * process (a peer's reconcile), and a second flock of the same file from
+   * a new open would wait for ourselves: only the outermost one locks. */
+  static int serial_depth;
+  _cleanup_close_ int serial_fd = serial_depth == 0 ? open (serial, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+  bool had_netns;
 
+  if (serial_fd >= 0)
+    while (flock (serial_fd, LOCK_EX) < 0 && errno == EINTR)
+      ;
+  serial_depth++;
+  had_netns = access (path, F_OK) == 0;
   if (ward_read_file_at (AT_FDCWD, marker, &cni, NULL, 4096, &e) == 0)
     {
       _cleanup_free_ char *cache = NULL;
@@ -977,6 +990,7 @@ static void release_id (ward_mgr_t *m, const char *id, bool update_record, bool 
   if (update_record && (had_netns || cni || n_at))
     ward_mgr_record_update (m, id, upd_release, NULL, &e);
   unlink (lockp);
+  serial_depth--;
 }
 
 /* Whether another entry of <root>/netns is the same netns as id's (a
@@ -1043,7 +1057,7 @@ void ward_mgr_net_reconcile (ward_mgr_t *m)
       _cleanup_error_ ward_error_t *e = NULL;
       _cleanup_json_ json_object *rec = NULL;
       int fd;
-      if (len < 6 || strcmp (de->d_name + len - 5, ".lock") != 0)
+      if (len < 6 || de->d_name[0] == '.' || strcmp (de->d_name + len - 5, ".lock") != 0)
         continue;
       id = xstrndup (de->d_name, len - 5);
       lockp = xasprintf ("%s/%s", dir, de->d_name);

@@ -53,6 +53,30 @@ teardown() {
 }
 
 # state: what a container could leave behind in the netns and the root.
+# A container's host-side veth goes with its netns, which the kernel tears
+# down asynchronously after the last process exits: compare the state once
+# that has settled (within 10 s), and show the difference when it does not.
+state_is() {
+  local i now
+  for i in $(seq 50); do
+    now=$(state)
+    [[ $now == "$1" ]] && return 0
+    sleep 0.2
+  done
+  diff <(echo "$1") <(echo "$now") >&2
+  return 1
+}
+
+# The state with no dying veth of an exited container left in it.
+settled_state() {
+  local i
+  for i in $(seq 50); do
+    in_ns ip -br link | grep -q '^wv' || break
+    sleep 0.2
+  done
+  state
+}
+
 state() {
   in_ns ip -br link | awk '{print $1}' | sort
   in_ns nft list ruleset 2>/dev/null | grep -E 'comment|chain|table' || true
@@ -117,12 +141,12 @@ state() {
 @test "network: a published port in use by another container is refused, nothing left" {
   w run -d --name p1 -p 18085:80 busybox httpd -f -p 80
   local before
-  before=$(state)
+  before=$(settled_state)
   run w run -d --name p2 -p 18085:80 busybox httpd -f -p 80
   [[ $status -ne 0 ]]
   assert_output --partial '18085'
   w rm -f p2
-  [[ $(state) == "$before" ]]
+  state_is "$before"
 }
 
 @test "network: UDP publishing (-p HOST:CTR/udp)" {
@@ -252,14 +276,14 @@ for i in range(30):
   refute_output --partial eth0
   run -0 w run --rm --network host busybox ip -o link show ward0
   local before
-  before=$(state)
+  before=$(settled_state)
   run -125 w run --rm --network nosuch busybox true
   assert_output --partial 'network nosuch not found'
   run -125 w run --rm -p 99999:80 busybox true
   run -125 w run --rm -p 80/sctp busybox true
   run -0 w ps -aq
   assert_output ''
-  [[ $(state) == "$before" ]]
+  state_is "$before"
 }
 
 @test "network: ward network create/ls/inspect/rm/prune and their errors" {
@@ -335,31 +359,31 @@ EOF
   w network create --subnet 10.207.0.0/24 tnet
   w run --rm --network tnet busybox true
   local before
-  before=$(state)
+  before=$(settled_state)
   w run -d --name t1 -p 18090:80 -p 18091:81/udp busybox httpd -f -p 80
   w run -d --name t2 --network tnet -p 18092:80 busybox sleep 60
   run -0 in_ns nft list ruleset
   assert_output --partial 'dport 18090'
   [[ $(state) != "$before" ]]
   w rm -f t1 t2
-  [[ $(state) == "$before" ]]
+  state_is "$before"
   # --rm and a plain exit release the network as well
   w run --rm -p 18093:80 busybox true
   w run --name t3 -p 18094:80 busybox true
-  [[ $(state) == "$before" ]]
+  state_is "$before"
   run -0 w inspect -f '{{.NetworkSettings.IPAddress}}' t3
   assert_output ''
   # a stopped container gets its network back on start
   run -0 w start t3
   w rm -f t3
-  [[ $(state) == "$before" ]]
+  state_is "$before"
   w network rm tnet
 }
 
 @test "network: after a crash (monitor and container killed) the next command reconciles" {
   w run --rm busybox true
   local before id mon pid
-  before=$(state)
+  before=$(settled_state)
   w run -d --name crash -p 18095:80 busybox httpd -f -p 80
   id=$(w inspect -f '{{.Id}}' crash)
   mon=$(jq .State.MonitorPid "$R/containers/$id/config.v2.json")
@@ -369,5 +393,5 @@ EOF
   sleep 0.2
   [[ $(state) != "$before" ]]
   run -0 w ps -a
-  [[ $(state) == "$before" ]]
+  state_is "$before"
 }
