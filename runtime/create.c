@@ -118,6 +118,29 @@ static int kv_cmp (const void *a, const void *b)
   return strcmp (((const ward_kv_t *) a)->key, ((const ward_kv_t *) b)->key);
 }
 
+/* runc's checks of a cgroup that already existed: frozen, the init would
+ * hang in it for good, so create fails (and leaves that cgroup alone: it is
+ * not ours to remove); with processes in it, a warning. */
+static int check_cgroup_in_use (container_t *c, ward_error_t **err)
+{
+  _cleanup_free_ pid_t *pids = NULL;
+  _cleanup_error_ ward_error_t *e = NULL;
+  size_t n = 0;
+  int frozen = ward_cgroup_is_frozen (c->cg, err);
+
+  if (frozen < 0)
+    return frozen;
+  if (frozen)
+    {
+      ward_cgroup_free (c->cg);
+      c->cg = NULL;
+      return ward_error_set_ret (err, -EBUSY, 0, "container's cgroup unexpectedly frozen");
+    }
+  if (ward_cgroup_pids (c->cg, &pids, &n, &e) == 0 && n > 0)
+    ward_warn ("container's cgroup is not empty: %zu process(es) found", n);
+  return 0;
+}
+
 /* Hooks that run before the process starts need the sync round trip. */
 static bool has_early_hooks (const ward_hooks_t *h)
 {
@@ -486,6 +509,12 @@ static int do_create (const ward_create_opts_t *o, bool for_run, container_t *c,
     ret = ward_cgroup_create (&cc, &c->cg, err);
     if (ret < 0)
       return ret;
+    if (!cc.systemd)
+      {
+        ret = check_cgroup_in_use (c, err);
+        if (ret < 0)
+          return ret;
+      }
     if (cc.resources)
       {
         ret = ward_cgroup_apply (c->cg, cc.resources, err);

@@ -2,6 +2,7 @@
  * an optional timeout, stdout/stderr captured for the error message. */
 #include "runtime/internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -193,22 +194,29 @@ int ward_runtime_hooks_run (const char *kind, const ward_hook_t *hooks, size_t n
 
       ward_debug ("running %s hook #%zu: %s", kind, i, hooks[i].path);
       ret = run_one (&hooks[i], state_json ? state_json : "", out, errc, &status, err);
+      /* runc's words ("error running hook #N: ...", Go's lower-case signal
+       * names), with the hook's kind and path added. */
       if (ret < 0)
-        return ward_error_wrap (err, "error running %s hook #%zu", kind, i);
+        return ward_error_wrap (err, "error running hook #%zu (%s, %s)", i, kind, hooks[i].path);
       if (status == -1)
         return ward_error_set_ret (err, -ETIMEDOUT, 0,
-                                   "error running %s hook #%zu (%s): hook ran past specified timeout of %d.0s",
-                                   kind, i, hooks[i].path, hooks[i].timeout);
+                                   "error running hook #%zu (%s, %s): hook ran past specified timeout of %d.0s",
+                                   i, kind, hooks[i].path, hooks[i].timeout);
       if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
         continue;
       if (WIFSIGNALED (status))
-        return ward_error_set_ret (err, -EIO, 0,
-                                   "error running %s hook #%zu (%s): signal: %s, stdout: %s, stderr: %s",
-                                   kind, i, hooks[i].path, strsignal (WTERMSIG (status)), out->buf,
-                                   errc->buf);
+        {
+          char sig[64];
+          snprintf (sig, sizeof sig, "%s", strsignal (WTERMSIG (status)));
+          sig[0] = (char) tolower ((unsigned char) sig[0]);
+          return ward_error_set_ret (err, -EIO, 0,
+                                     "error running hook #%zu (%s, %s): signal: %s%s, stdout: %s, stderr: %s", i,
+                                     kind, hooks[i].path, sig, WCOREDUMP (status) ? " (core dumped)" : "",
+                                     out->buf, errc->buf);
+        }
       return ward_error_set_ret (err, -EIO, 0,
-                                 "error running %s hook #%zu (%s): exit status %d, stdout: %s, stderr: %s",
-                                 kind, i, hooks[i].path, WEXITSTATUS (status), out->buf, errc->buf);
+                                 "error running hook #%zu (%s, %s): exit status %d, stdout: %s, stderr: %s", i,
+                                 kind, hooks[i].path, WEXITSTATUS (status), out->buf, errc->buf);
     }
   return 0;
 }

@@ -479,7 +479,6 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
     proc.env = env_with_listen_fds (cfg->process->env, in->listen_fds);
   if (check_executable (&proc, &err) < 0)
     init_fail (in, err);
-
   /* Ready; the parent records us, then we drop the parent-death signal
    * (create exits now) and acknowledge so it cannot exit before that. */
   {
@@ -522,15 +521,17 @@ void ward_runtime_init_main (const ward_runtime_init_t *in)
   close (in->fifo_fd);
   started = true;
 
+  /* With noNewPrivileges the filter is loaded as late as possible, so
+   * that the runtime's own syscalls above need no room in the profile,
+   * but before the startContainer hooks: they run filtered, as with runc
+   * (runc's own tests check it). */
+  if (in->seccomp && cfg->process->no_new_privileges
+      && ward_seccomp_load (in->seccomp, ctx.state_json, NULL, &err) < 0)
+    init_fail (in, err);
+
   if (cfg->hooks && cfg->hooks->start_container_len
       && ward_runtime_hooks_run ("startContainer", cfg->hooks->start_container,
                                  cfg->hooks->start_container_len, ctx.state_json, &err) < 0)
-    init_fail (in, err);
-
-  /* With noNewPrivileges the filter is loaded last, right before exec, so
-   * the runtime's own syscalls above are not filtered. */
-  if (in->seccomp && cfg->process->no_new_privileges
-      && ward_seccomp_load (in->seccomp, ctx.state_json, NULL, &err) < 0)
     init_fail (in, err);
 
   {

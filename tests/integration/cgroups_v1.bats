@@ -170,3 +170,29 @@ teardown() {
   assert_equal "$(jq -c '.linux.cgroup | {v1, v2, systemd, systemdUser}' <<<"$output")" \
     '{"v1":true,"v2":true,"systemd":true,"systemdUser":false}'
 }
+
+# runc's factory checks of a cgroup that already exists.
+@test "cgroup v1: a pre-existing frozen cgroup is refused, not hung in, and left alone" {
+  mkdir -p "/sys/fs/cgroup/freezer$CG"
+  echo FROZEN >"/sys/fs/cgroup/freezer$CG/freezer.state"
+  set_args /bin/true
+  run timeout 30 "$RUNTIME" --root "$WARD_ROOT" run --bundle "$BUNDLE" "$ID" </dev/null
+  assert_equal "$status" 1
+  assert_output --partial "container's cgroup unexpectedly frozen"
+  [[ -d /sys/fs/cgroup/freezer$CG ]] || fail "the runtime removed a cgroup it did not make"
+  echo THAWED >"/sys/fs/cgroup/freezer$CG/freezer.state"
+  rmdir "/sys/fs/cgroup/freezer$CG"
+}
+
+@test "cgroup v1: a second container in a non-empty cgroup gets a warning" {
+  set_args /bin/sleep 100
+  create_ctr
+  assert_success
+  local first=$ID
+  new_id
+  set_args /bin/true
+  run timeout 30 "$RUNTIME" --root "$WARD_ROOT" run --bundle "$BUNDLE" "$ID" </dev/null
+  assert_success
+  assert_output --partial "container's cgroup is not empty"
+  ID=$first
+}

@@ -133,3 +133,17 @@ seccomp_rules() {
   assert_line --regexp '^mount=[1-9]'
   assert_output --partial "Operation not permitted"
 }
+
+# runtime-spec: startContainer hooks run in the container after `start`;
+# with runc they already run under the container's seccomp filter.
+@test "seccomp: a startContainer hook runs under the filter" {
+  seccomp_rules '[{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]'
+  update_config '.process.noNewPrivileges = true
+    | .hooks.startContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "mkdir /tmp/from-hook"]}]'
+  set_args /bin/true
+  run_ctr
+  assert_failure
+  assert_output --partial "error running hook"
+  assert_output --partial "bad system call"
+  [[ ! -e $BUNDLE/rootfs/tmp/from-hook ]] || fail "the hook's mkdir was not filtered"
+}

@@ -167,7 +167,7 @@ static void test_hooks (void)
   ward_error_free (&err);
   r = ward_runtime_hooks_run ("createRuntime", &fail, 1, "{}", &err);
   tap_ok (r < 0 && err
-              && strstr (err->msg, "createRuntime hook #0") && strstr (err->msg, "exit status 4")
+              && strstr (err->msg, "error running hook #0 (createRuntime, ") && strstr (err->msg, "exit status 4")
               && strstr (err->msg, "stdout: out") && strstr (err->msg, "stderr: bad"),
           "failure names kind, index, status, stdout and stderr");
   ward_error_free (&err);
