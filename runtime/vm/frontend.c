@@ -216,6 +216,15 @@ ward_vm_frontend_setup (ward_create_opts_t *opts, bool debug, ward_error_t **err
       c->rootfs_readonly = cfg->root->readonly;
       c->tty = cfg->process && cfg->process->terminal;
     }
+  /* A microVM has a kernel of its own: joining another container's pid
+   * namespace (a pod's shareProcessNamespace) cannot be honoured, so it is
+   * refused rather than silently run without the sharing. */
+  for (size_t i = 0; r == 0 && cfg->linux_ && i < cfg->linux_->namespaces_len; i++)
+    if (cfg->linux_->namespaces[i].type == WARD_NS_PID && cfg->linux_->namespaces[i].path)
+      r = ward_error_set_ret (err, -ENOTSUP, 0,
+                              "linux.namespaces[%zu]: joining the pid namespace '%s' of another container "
+                              "is not possible: each microVM has its own kernel",
+                              i, cfg->linux_->namespaces[i].path);
   if (r == 0)
     r = ward_vm_size_from_resources (cfg->linux_ ? cfg->linux_->resources : NULL,
                                      (unsigned) sysconf (_SC_NPROCESSORS_ONLN), &c->mem,

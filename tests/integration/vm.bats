@@ -104,6 +104,15 @@ wait_out() {
   assert_output --partial "has no VMM"
 }
 
+# Refused before any VM is made, so this runs on hosts without KVM too.
+@test "ward-vm refuses to join another container's pid namespace, naming it" {
+  update_config '.linux.namespaces |= map(if .type == "pid" then .path = "/proc/1/ns/pid" else . end)'
+  run_vm
+  assert_failure
+  assert_output --partial "joining the pid namespace '/proc/1/ns/pid'"
+  [[ ! -e $WARD_ROOT/$ID ]] || fail "state dir left behind"
+}
+
 @test "ward-vm run: output, stderr, exit code, env, user and cwd come from the guest" {
   needs_vm
   update_config '.process.env += ["WARD_VM_TEST=yes"] | .process.user = {"uid": 1000, "gid": 1001} | .process.cwd = "/tmp"'
